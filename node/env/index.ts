@@ -1,0 +1,13 @@
+// The environment seam: interfaces plus the production wiring.
+export type * from "./env.ts";
+export { SeededRandom } from "./random.ts";
+export {
+  jsonLogger,
+  type LogLevel,
+  realEnv,
+  realFileSystem,
+  realNetwork,
+  realTimers,
+  SkewableClock,
+  silentLogger,
+} from "./real.ts";

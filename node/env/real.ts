@@ -1,0 +1,271 @@
+// The production Env: the real clock (with a settable skew for tests), Node timers, the OS file
+// system and TCP.
+
+import { randomInt } from "node:crypto";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as net from "node:net";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import type {
+  AppendFile,
+  Clock,
+  Connection,
+  Env,
+  FileSystem,
+  Listener,
+  Logger,
+  Network,
+  ReadFile,
+  Timers,
+} from "./env.ts";
+import { SeededRandom } from "./random.ts";
+
+/** The wall clock plus an offset that the admin clock hook (or a test) can change. */
+export class SkewableClock implements Clock {
+  offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  monotonic(): number {
+    return performance.now();
+  }
+}
+
+export const realTimers: Timers = {
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    return { cancel: () => clearInterval(t) };
+  },
+  sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  },
+};
+
+class RealAppendFile implements AppendFile {
+  size: number;
+  constructor(
+    readonly path: string,
+    private readonly handle: fsp.FileHandle,
+    size: number,
+  ) {
+    this.size = size;
+  }
+  async append(data: Uint8Array): Promise<void> {
+    this.size += data.length;
+    let off = 0;
+    while (off < data.length) {
+      const { bytesWritten } = await this.handle.write(data, off, data.length - off);
+      off += bytesWritten;
+    }
+  }
+  async sync(): Promise<void> {
+    await this.handle.datasync();
+  }
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+class RealReadFile implements ReadFile {
+  constructor(
+    readonly path: string,
+    private readonly handle: fsp.FileHandle,
+    readonly size: number,
+  ) {}
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    const buf = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const { bytesRead } = await this.handle.read(buf, off, n - off, position + off);
+      if (bytesRead === 0) break;
+      off += bytesRead;
+    }
+    return off === n ? buf : buf.subarray(0, off);
+  }
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+export const realFileSystem: FileSystem = {
+  async openAppend(p) {
+    const handle = await fsp.open(p, "a");
+    const { size } = await handle.stat();
+    return new RealAppendFile(p, handle, size);
+  },
+  async openRead(p) {
+    const handle = await fsp.open(p, "r");
+    const { size } = await handle.stat();
+    return new RealReadFile(p, handle, size);
+  },
+  async readFile(p) {
+    return fsp.readFile(p);
+  },
+  async rename(from, to) {
+    await fsp.rename(from, to);
+  },
+  async remove(p) {
+    await fsp.rm(p, { force: true });
+  },
+  async removeTree(p) {
+    await fsp.rm(p, { force: true, recursive: true });
+  },
+  async mkdir(p) {
+    await fsp.mkdir(p, { recursive: true });
+  },
+  async list(dir) {
+    return (await fsp.readdir(dir)).sort();
+  },
+  async exists(p) {
+    try {
+      await fsp.stat(p);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  async size(p) {
+    try {
+      return (await fsp.stat(p)).size;
+    } catch {
+      return -1;
+    }
+  },
+  async truncate(p, length) {
+    const h = await fsp.open(p, "r+");
+    try {
+      await h.truncate(length);
+      await h.datasync();
+    } finally {
+      await h.close();
+    }
+  },
+  async syncDir(dir) {
+    const fd = fs.openSync(path.resolve(dir), "r");
+    try {
+      await new Promise<void>((resolve, reject) =>
+        fs.fsync(fd, (err) => (err ? reject(err) : resolve())),
+      );
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};
+
+function wrapSocket(socket: net.Socket): Connection {
+  socket.setNoDelay(true);
+  const remote = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  return {
+    remote,
+    write: (data) => socket.write(data),
+    onData: (l) => socket.on("data", l),
+    onDrain: (l) => socket.on("drain", l),
+    onClose: (l) => {
+      let err: Error | undefined;
+      socket.on("error", (e) => {
+        err = e;
+      });
+      socket.on("close", () => l(err));
+    },
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+  };
+}
+
+export const realNetwork: Network = {
+  listen(host, port, onConnection) {
+    return new Promise<Listener>((resolve, reject) => {
+      const server = net.createServer((s) => {
+        // Errors on accepted sockets are reported through onClose; never crash the process.
+        s.on("error", () => {});
+        onConnection(wrapSocket(s));
+      });
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        const addr = server.address() as net.AddressInfo;
+        resolve({
+          host,
+          port: addr.port,
+          close: () =>
+            new Promise<void>((res) => {
+              server.close(() => res());
+            }),
+        });
+      });
+    });
+  },
+  connect(host, port, timeoutMs) {
+    return new Promise<Connection>((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        socket.on("error", () => {});
+        resolve(wrapSocket(socket));
+      });
+    });
+  },
+};
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Writes one JSON object per line: {"t": wall ms, "level", "msg", ...fields}. */
+export function jsonLogger(
+  write: (line: string) => void,
+  clock: Clock,
+  minLevel: LogLevel = "info",
+  base: Record<string, unknown> = {},
+): Logger {
+  const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (LEVELS[level] < LEVELS[minLevel]) return;
+    write(`${JSON.stringify({ t: clock.now(), level, msg, ...base, ...fields })}\n`);
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+  };
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+export interface RealEnvOptions {
+  seed?: number;
+  logLevel?: LogLevel;
+  log?: Logger;
+}
+
+/** The production environment. The clock is a `SkewableClock` so the admin hook can skew it. */
+export function realEnv(opts: RealEnvOptions = {}): Env & { clock: SkewableClock } {
+  const clock = new SkewableClock();
+  const seed = opts.seed ?? randomInt(0, 2 ** 31);
+  return {
+    clock,
+    timers: realTimers,
+    random: new SeededRandom(seed),
+    fs: realFileSystem,
+    net: realNetwork,
+    log: opts.log ?? jsonLogger((l) => process.stderr.write(l), clock, opts.logLevel ?? "info"),
+  };
+}
