@@ -1,0 +1,283 @@
+// The fault packages: partition, kill, pause, clock. Each is data (its name and how it picks
+// targets) plus functions that act through the runtime and return exactly what they did, which
+// the schedule records as nemesis ops in the history.
+
+import type { LinkMode, Runtime } from "../harness/runtime/types.ts";
+import type { Random } from "../node/env/index.ts";
+import { grudgeFor, grudgeLinks, PARTITION_KINDS, type PartitionKind } from "./partition.ts";
+
+export type FaultName = "partition" | "kill" | "pause" | "clock";
+export const FAULT_NAMES: readonly FaultName[] = ["partition", "kill", "pause", "clock"];
+
+/** One recorded step: the op's f, what was planned (invoke value) and what was done (info). */
+export interface NemesisStep {
+  f: string;
+  plan: unknown;
+  act: () => Promise<unknown>;
+}
+
+/** Records a step as an invoke/info pair and runs it. */
+export type StepRunner = (step: NemesisStep) => Promise<unknown>;
+
+export interface FaultContext {
+  runtime: Runtime;
+  random: Random;
+  step: StepRunner;
+  /** Clock skew size for bumps and strobes (ms). */
+  clockMs: number;
+}
+
+/** A fault in progress: `stop` heals it and records the heal. */
+export interface ActiveFault {
+  name: FaultName;
+  stop(): Promise<void>;
+}
+
+export type Targeting = "one" | "minority" | "majority" | "all";
+
+function pick<T>(xs: readonly T[], random: Random): T {
+  return xs[random.int(xs.length)]!;
+}
+
+function sample(nodes: readonly string[], k: number, random: Random): string[] {
+  const a = [...nodes];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = random.int(i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a.slice(0, k).sort();
+}
+
+/** How many nodes a targeting hits in a cluster of n. */
+export function targetCount(t: Targeting, n: number): number {
+  switch (t) {
+    case "one":
+      return 1;
+    case "minority":
+      return Math.max(1, Math.floor((n - 1) / 2));
+    case "majority":
+      return Math.floor(n / 2) + 1;
+    case "all":
+      return n;
+  }
+}
+
+export async function startPartition(
+  ctx: FaultContext,
+  kind?: PartitionKind,
+): Promise<ActiveFault> {
+  const nodes = ctx.runtime.nodes;
+  const k = kind ?? pick(PARTITION_KINDS, ctx.random);
+  const grudge = grudgeFor(k, nodes, ctx.random);
+  const links = grudgeLinks(grudge);
+  // Mostly DROP (the nastier fault: senders hang until their deadlines), sometimes REJECT.
+  const mode: LinkMode = ctx.random.next() < 0.75 ? { kind: "drop" } : { kind: "reset" };
+  await ctx.step({
+    f: "start-partition",
+    plan: { kind: k, mode: mode.kind, grudge },
+    act: async () => {
+      for (const [from, to] of links) await ctx.runtime.setLink(from, to, mode);
+      return { kind: k, mode: mode.kind, grudge, links };
+    },
+  });
+  return {
+    name: "partition",
+    stop: async () => {
+      await ctx.step({
+        f: "stop-partition",
+        plan: { links },
+        act: async () => {
+          const faulty = ctx.runtime.faultyLinks().map(([f, t]) => [f, t]);
+          await ctx.runtime.healLinks();
+          return { healed: faulty };
+        },
+      });
+    },
+  };
+}
+
+export async function startKill(ctx: FaultContext, targeting?: Targeting): Promise<ActiveFault> {
+  const nodes = ctx.runtime.nodes;
+  const t = targeting ?? pick<Targeting>(["one", "minority", "majority", "all"], ctx.random);
+  const victims = sample(nodes, targetCount(t, nodes.length), ctx.random);
+  await ctx.step({
+    f: "kill",
+    plan: { targeting: t, nodes: victims },
+    act: async () => {
+      const killed: Array<{ node: string; pid: number | null }> = [];
+      for (const n of victims) {
+        const pid = ctx.runtime.info(n).pid;
+        await ctx.runtime.kill(n);
+        killed.push({ node: n, pid });
+      }
+      return { targeting: t, signal: "SIGKILL", killed };
+    },
+  });
+  return {
+    name: "kill",
+    stop: async () => {
+      await ctx.step({
+        f: "start",
+        plan: { nodes: victims },
+        act: async () => {
+          const started: Array<{ node: string; pid: number | null }> = [];
+          for (const n of victims) {
+            const st = ctx.runtime.info(n).state;
+            if (st === "killed" || st === "stopped") {
+              const info = await ctx.runtime.startNode(n);
+              started.push({ node: n, pid: info.pid });
+            }
+          }
+          return { started };
+        },
+      });
+    },
+  };
+}
+
+export async function startPause(
+  ctx: FaultContext,
+  targeting?: "one" | "minority",
+): Promise<ActiveFault> {
+  const nodes = ctx.runtime.nodes;
+  const t = targeting ?? pick<"one" | "minority">(["one", "minority"], ctx.random);
+  const victims = sample(nodes, targetCount(t, nodes.length), ctx.random);
+  await ctx.step({
+    f: "pause",
+    plan: { targeting: t, nodes: victims },
+    act: async () => {
+      const paused: string[] = [];
+      for (const n of victims) {
+        if (ctx.runtime.info(n).state !== "running") continue;
+        await ctx.runtime.pause(n);
+        paused.push(n);
+      }
+      return { targeting: t, signal: "SIGSTOP", paused };
+    },
+  });
+  return {
+    name: "pause",
+    stop: async () => {
+      await ctx.step({
+        f: "resume",
+        plan: { nodes: victims },
+        act: async () => {
+          const resumed: string[] = [];
+          for (const n of victims) {
+            if (ctx.runtime.info(n).state !== "paused") continue;
+            await ctx.runtime.resume(n);
+            resumed.push(n);
+          }
+          return { signal: "SIGCONT", resumed };
+        },
+      });
+    },
+  };
+}
+
+/** Clock faults: a bump (a random subset jumps by ±clockMs, uniformly scaled) or a strobe (a
+ * subset flips between +clockMs and 0 every period until stopped). Reset sets every offset to 0. */
+export async function startClock(
+  ctx: FaultContext,
+  kind?: "bump" | "strobe",
+): Promise<ActiveFault> {
+  const nodes = ctx.runtime.nodes;
+  const k = kind ?? (ctx.random.next() < 0.75 ? "bump" : "strobe");
+  const victims = sample(nodes, 1 + ctx.random.int(nodes.length), ctx.random);
+  let stopStrobe: (() => Promise<unknown>) | null = null;
+  if (k === "bump") {
+    const offsets: Record<string, number> = {};
+    for (const n of victims) {
+      const mag = Math.round(ctx.clockMs * (0.5 + ctx.random.next() / 2));
+      offsets[n] = ctx.random.next() < 0.5 ? -mag : mag;
+    }
+    await ctx.step({
+      f: "clock-bump",
+      plan: { offsetsMs: offsets },
+      act: async () => {
+        const changes = [];
+        for (const n of victims) changes.push(await ctx.runtime.setClockOffset(n, offsets[n]!));
+        return { changes };
+      },
+    });
+  } else {
+    // libfaketime re-reads its offset once a second, so a faster strobe would not be seen.
+    const periodMs = 1000;
+    await ctx.step({
+      f: "clock-strobe",
+      plan: { nodes: victims, deltaMs: ctx.clockMs, periodMs },
+      act: async () => {
+        let on = false;
+        let flips = 0;
+        let running = true;
+        const loop = (async () => {
+          while (running) {
+            on = !on;
+            flips++;
+            for (const n of victims) await ctx.runtime.setClockOffset(n, on ? ctx.clockMs : 0);
+            await new Promise((r) => setTimeout(r, periodMs));
+          }
+        })();
+        stopStrobe = async () => {
+          running = false;
+          await loop;
+          return flips;
+        };
+        return { nodes: victims, deltaMs: ctx.clockMs, periodMs };
+      },
+    });
+  }
+  return {
+    name: "clock",
+    stop: async () => {
+      await ctx.step({
+        f: "clock-reset",
+        plan: { nodes: victims },
+        act: async () => {
+          const flips = stopStrobe ? await (stopStrobe as () => Promise<unknown>)() : undefined;
+          const changes = [];
+          for (const n of victims) changes.push(await ctx.runtime.setClockOffset(n, 0));
+          return { changes, ...(flips !== undefined ? { strobeFlips: flips } : {}) };
+        },
+      });
+    },
+  };
+}
+
+export function startFault(name: FaultName, ctx: FaultContext): Promise<ActiveFault> {
+  switch (name) {
+    case "partition":
+      return startPartition(ctx);
+    case "kill":
+      return startKill(ctx);
+    case "pause":
+      return startPause(ctx);
+    case "clock":
+      return startClock(ctx);
+  }
+}
+
+/** The safety net before the final phase: whatever any fault left behind is undone. Returns what
+ * it had to fix (empty when every fault healed itself). */
+export async function healEverything(runtime: Runtime): Promise<Record<string, unknown>> {
+  const links = runtime.faultyLinks().map(([f, t]) => [f, t]);
+  await runtime.healLinks();
+  const resumed: string[] = [];
+  const started: string[] = [];
+  const clocks: string[] = [];
+  for (const n of runtime.nodes) {
+    const info = runtime.info(n);
+    if (info.state === "paused") {
+      await runtime.resume(n);
+      resumed.push(n);
+    } else if (info.state === "killed" || info.state === "stopped") {
+      await runtime.startNode(n);
+      started.push(n);
+    }
+    if (runtime.info(n).clockOffsetMs !== 0) {
+      await runtime.setClockOffset(n, 0);
+      clocks.push(n);
+    }
+  }
+  return { links, resumed, started, clocksReset: clocks };
+}

@@ -1,0 +1,246 @@
+// Nemesis: grudges have the shapes Jepsen names, faults act through the runtime and record what
+// they did, the schedule is deterministic by seed and always ends with everything healed.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { streamRandom } from "../harness/generator.ts";
+import type { ClockChange, LinkMode, NodeInfo, Runtime } from "../harness/runtime/types.ts";
+import { SeededRandom } from "../node/env/index.ts";
+import {
+  bridge,
+  grudgeLinks,
+  halves,
+  isolateOne,
+  majoritiesRing,
+  NemesisSchedule,
+  parseNemesis,
+  startKill,
+  startPartition,
+  targetCount,
+} from "./index.ts";
+
+/** An in-memory runtime: records calls and keeps the state a real one would. */
+class FakeRuntime implements Runtime {
+  readonly name = "fake";
+  readonly calls: string[] = [];
+  private readonly state = new Map<string, NodeInfo>();
+  private readonly links = new Map<string, LinkMode>();
+  constructor(readonly nodes: readonly string[]) {
+    for (const id of nodes)
+      this.state.set(id, {
+        id,
+        state: "running",
+        http: { host: "h", port: 1 },
+        peer: { host: "h", port: 2 },
+        pid: 100,
+        starts: 1,
+        clockOffsetMs: 0,
+      });
+  }
+  async start() {}
+  info(id: string) {
+    return { ...this.state.get(id)! };
+  }
+  private set(id: string, patch: Partial<NodeInfo>) {
+    this.state.set(id, { ...this.state.get(id)!, ...patch });
+  }
+  async startNode(id: string) {
+    this.calls.push(`start ${id}`);
+    this.set(id, { state: "running", pid: 200 });
+    return this.info(id);
+  }
+  async stopNode(id: string) {
+    this.set(id, { state: "stopped", pid: null });
+  }
+  async kill(id: string) {
+    this.calls.push(`kill ${id}`);
+    this.set(id, { state: "killed", pid: null });
+  }
+  async pause(id: string) {
+    this.calls.push(`pause ${id}`);
+    this.set(id, { state: "paused" });
+  }
+  async resume(id: string) {
+    this.calls.push(`resume ${id}`);
+    this.set(id, { state: "running" });
+  }
+  async setLink(from: string, to: string, mode: LinkMode) {
+    this.calls.push(`link ${from}->${to} ${mode.kind}`);
+    if (mode.kind === "up") this.links.delete(`${from}>${to}`);
+    else this.links.set(`${from}>${to}`, mode);
+  }
+  faultyLinks(): Array<[string, string, LinkMode]> {
+    return [...this.links].map(([k, m]) => [k.split(">")[0]!, k.split(">")[1]!, m]);
+  }
+  async healLinks() {
+    this.calls.push("heal links");
+    this.links.clear();
+  }
+  async setClockOffset(id: string, offsetMs: number): Promise<ClockChange> {
+    this.calls.push(`clock ${id} ${offsetMs}`);
+    this.set(id, { clockOffsetMs: offsetMs });
+    return { node: id, offsetMs, mechanism: "hook", effectiveWithinMs: 0 };
+  }
+  logs() {
+    return {};
+  }
+  async teardown() {}
+}
+
+const N5 = ["n1", "n2", "n3", "n4", "n5"];
+
+function sees(g: Record<string, string[]>, a: string, nodes: readonly string[]): string[] {
+  return nodes.filter((b) => !g[a]!.includes(b));
+}
+
+describe("grudges", () => {
+  it("halves cut a minority from a majority, both ways", () => {
+    const g = halves(N5);
+    expect(sees(g, "n1", N5)).toEqual(["n1", "n2"]);
+    expect(sees(g, "n5", N5)).toEqual(["n3", "n4", "n5"]);
+    expect(grudgeLinks(g)).toHaveLength(12);
+  });
+
+  it("property: majorities ring gives every node a majority, symmetric, and not all the same", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: 9 }), fc.integer(), (n, seed) => {
+        const nodes = Array.from({ length: n }, (_, i) => `n${i}`);
+        const g = majoritiesRing(nodes, new SeededRandom(seed));
+        const views = nodes.map((a) => sees(g, a, nodes).join(","));
+        for (const a of nodes) {
+          expect(sees(g, a, nodes).length).toBeGreaterThan(n / 2);
+          for (const b of g[a]!) expect(g[b]).toContain(a);
+        }
+        if (n >= 5) expect(new Set(views).size).toBeGreaterThan(1);
+      }),
+    );
+  });
+
+  it("bridge: one node hears both sides, the sides do not hear each other", () => {
+    const g = bridge(N5, new SeededRandom(1));
+    const bridgeNodes = N5.filter((n) => g[n]!.length === 0);
+    expect(bridgeNodes).toHaveLength(1);
+    const others = N5.filter((n) => n !== bridgeNodes[0]);
+    expect(others.every((n) => g[n]!.length === 2)).toBe(true);
+  });
+
+  it("isolate-one cuts exactly one node off", () => {
+    const g = isolateOne(N5, new SeededRandom(4));
+    const lonely = N5.filter((n) => g[n]!.length === 4);
+    expect(lonely).toHaveLength(1);
+  });
+
+  it("targetings size minority, majority, all", () => {
+    expect([1, 3, 5].map((n) => targetCount("minority", n))).toEqual([1, 1, 2]);
+    expect([1, 3, 5].map((n) => targetCount("majority", n))).toEqual([1, 2, 3]);
+    expect(targetCount("all", 5)).toBe(5);
+  });
+});
+
+describe("faults", () => {
+  function ctx(rt: FakeRuntime, seed = 1) {
+    const ops: Array<{ type: string; f: string; value: unknown }> = [];
+    return {
+      ops,
+      ctx: {
+        runtime: rt,
+        random: new SeededRandom(seed),
+        clockMs: 5000,
+        step: async (s: { f: string; plan: unknown; act: () => Promise<unknown> }) => {
+          ops.push({ type: "invoke", f: s.f, value: s.plan });
+          const v = await s.act();
+          ops.push({ type: "info", f: s.f, value: v });
+          return v;
+        },
+      },
+    };
+  }
+
+  it("a partition records the links it cut and heals them", async () => {
+    const rt = new FakeRuntime(N5);
+    const { ops, ctx: c } = ctx(rt);
+    const fault = await startPartition(c, "halves");
+    const done = ops[1]!.value as { links: Array<[string, string]>; mode: string };
+    expect(done.links).toHaveLength(12);
+    expect(rt.faultyLinks()).toHaveLength(12);
+    await fault.stop();
+    expect(rt.faultyLinks()).toHaveLength(0);
+    expect(ops.map((o) => `${o.type} ${o.f}`)).toEqual([
+      "invoke start-partition",
+      "info start-partition",
+      "invoke stop-partition",
+      "info stop-partition",
+    ]);
+    expect((ops[3]!.value as { healed: unknown[] }).healed).toHaveLength(12);
+  });
+
+  it("kill records pids and restarts exactly the killed nodes", async () => {
+    const rt = new FakeRuntime(N5);
+    const { ops, ctx: c } = ctx(rt);
+    const fault = await startKill(c, "majority");
+    const killed = (ops[1]!.value as { killed: Array<{ node: string; pid: number }> }).killed;
+    expect(killed).toHaveLength(3);
+    expect(killed.every((k) => k.pid === 100)).toBe(true);
+    await fault.stop();
+    expect(N5.every((n) => rt.info(n).state === "running")).toBe(true);
+    expect((ops[3]!.value as { started: unknown[] }).started).toHaveLength(3);
+  });
+});
+
+describe("NemesisSchedule", () => {
+  async function runSchedule(seed: number, faults = parseNemesis("all")) {
+    const rt = new FakeRuntime(N5);
+    const ops: Array<{ type: string; f: string; value: unknown }> = [];
+    const s = new NemesisSchedule({
+      runtime: rt,
+      faults,
+      intervalMs: 5,
+      random: streamRandom(seed, "nemesis", 0),
+      recorder: {
+        nemesis: async (type, f, value) => {
+          ops.push({ type, f, value });
+        },
+      },
+    });
+    s.start();
+    // Let a fixed number of nemesis steps happen, then stop: compare the prefix.
+    for (let i = 0; i < 400 && ops.filter((o) => o.type === "invoke").length < 8; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    await s.stop();
+    return { ops, rt };
+  }
+
+  it("the same seed gives the same fault schedule; another seed a different one", async () => {
+    const a = await runSchedule(11);
+    const b = await runSchedule(11);
+    const c = await runSchedule(12);
+    const plan = (x: typeof a) =>
+      x.ops
+        .filter((o) => o.type === "invoke" && o.f !== "heal-all")
+        .slice(0, 8)
+        .map((o) => JSON.stringify([o.f, o.value]));
+    expect(plan(a)).toEqual(plan(b));
+    expect(plan(a)).not.toEqual(plan(c));
+  });
+
+  it("ends healed: no faulty link, every node running, every clock at 0, heal-all recorded last", async () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const { ops, rt } = await runSchedule(seed);
+      expect(rt.faultyLinks()).toEqual([]);
+      for (const n of N5) {
+        expect(rt.info(n).state).toBe("running");
+        expect(rt.info(n).clockOffsetMs).toBe(0);
+      }
+      expect(ops.at(-1)!.f).toBe("heal-all");
+      expect(ops.at(-1)!.type).toBe("info");
+    }
+  });
+
+  it("parses --nemesis lists", () => {
+    expect(parseNemesis("none")).toEqual([]);
+    expect(parseNemesis("partition,kill")).toEqual(["partition", "kill"]);
+    expect(parseNemesis("all")).toEqual(["partition", "kill", "pause", "clock"]);
+    expect(() => parseNemesis("partition,flood")).toThrow(/unknown nemesis "flood"/);
+    expect(() => parseNemesis("")).toThrow(/empty/);
+  });
+});
