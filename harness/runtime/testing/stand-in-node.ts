@@ -128,6 +128,8 @@ const api = http.createServer((req, res) => {
           heardAgoMs: heard,
         });
       }
+      if (url.pathname === "/admin/repair" && req.method === "POST")
+        return json(res, 200, { started: true });
       if (url.pathname === "/admin/clock" && req.method === "POST") {
         const v = JSON.parse(body) as { offsetMs?: unknown };
         if (typeof v.offsetMs !== "number")
@@ -152,6 +154,12 @@ const api = http.createServer((req, res) => {
     const m = /^\/kv\/([^/]+)$/.exec(url.pathname);
     if (!m) return json(res, 404, { error: "not_found", message: url.pathname, definite: true });
     const key = decodeURIComponent(m[1]!);
+    if (req.method === "GET" && req.headers.accept === "application/json") {
+      const v = state.kv[key];
+      const siblings =
+        v === undefined ? [] : [{ value: Buffer.from(v).toString("base64"), timestamp: now() }];
+      return json(res, v === undefined ? 404 : 200, { siblings, context: "c" });
+    }
     if (req.method === "GET") {
       const v = state.kv[key];
       if (v === undefined)

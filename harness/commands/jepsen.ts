@@ -1,0 +1,239 @@
+// `npm run jepsen` — run one test, the default suite, `analyze <run dir>` or `cleanup`.
+
+import { parseArgs } from "node:util";
+import { parseNemesis } from "../../nemesis/index.ts";
+import { WORKLOAD_NAMES, type WorkloadName } from "../../workloads/index.ts";
+import { exitCodeFor, worst } from "../checks.ts";
+import { analyzeRun, runTest, type TestOptions } from "../runner.ts";
+import { installSignalTeardown } from "../runtime/teardown.ts";
+import { cleanupStore, Store } from "../store.ts";
+import { DEFAULT_SUITE, formatSummary, runSuite } from "../suite.ts";
+
+const OPTIONS = {
+  target: { type: "string", default: "ref", help: "system under test: ref (the reference node)" },
+  nodes: { type: "string", default: "5", help: "cluster size" },
+  workload: { type: "string", default: "register", help: "register | set | convergence" },
+  nemesis: {
+    type: "string",
+    default: "none",
+    help: "faults, comma-separated: none | partition | kill | pause | clock | all",
+  },
+  "nemesis-interval": {
+    type: "string",
+    default: "5",
+    help: "seconds between starting and healing faults",
+  },
+  "time-limit": { type: "string", default: "30", help: "seconds of the main phase" },
+  concurrency: {
+    type: "string",
+    default: "2n",
+    help: "client workers: a number, or <k>n for k per node",
+  },
+  rate: {
+    type: "string",
+    help: "total ops/s over all workers (default: closed loop, as fast as it goes)",
+  },
+  seed: { type: "string", help: "seed for ops and faults (default: random, printed and stored)" },
+  consistency: {
+    type: "string",
+    default: "quorum",
+    help: "one | quorum | all | serial (per request)",
+  },
+  "conflict-mode": { type: "string", default: "vclock", help: "vclock | lww (cluster setting)" },
+  "test-count": {
+    type: "string",
+    default: "1",
+    help: "run the test this many times (seed, seed+1, ...)",
+  },
+  store: { type: "string", default: "store", help: "store directory" },
+  "leave-running": {
+    type: "boolean",
+    default: false,
+    help: "do not stop the cluster after the run",
+  },
+  clock: { type: "string", default: "auto", help: "clock offsets: auto | faketime | hook" },
+  name: {
+    type: "string",
+    help: "test name (default: <workload>-<consistency>-<conflict>-<nemesis>)",
+  },
+  force: { type: "boolean", default: false, help: "cleanup: also runs whose harness still lives" },
+  help: { type: "boolean", short: "h", default: false, help: "this help" },
+} as const;
+
+export function usage(): string {
+  const lines = [
+    "usage: npm run jepsen -- [options]            run one test (no options: the default suite)",
+    "       npm run jepsen -- suite [--store dir]  run the default suite",
+    "       npm run jepsen -- analyze <run dir>     re-run the checkers on a stored run",
+    "       npm run jepsen -- cleanup [--force]     kill processes a crashed run left (pid files)",
+    "",
+    "options:",
+  ];
+  for (const [name, o] of Object.entries(OPTIONS)) {
+    const def = "default" in o && o.default !== false ? ` (default ${String(o.default)})` : "";
+    lines.push(`  --${name.padEnd(18)} ${o.help}${def}`);
+  }
+  lines.push(
+    "",
+    "exit codes: 0 valid, 1 invalid, 2 unknown, 255 crashed; the suite: 0 when every result is as expected.",
+  );
+  return lines.join("\n");
+}
+
+class UsageError extends Error {}
+
+function intOption(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function numOption(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min)
+    throw new UsageError(`--${name} must be a number ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v))
+    throw new UsageError(
+      `--${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
+    );
+  return v as T;
+}
+
+/** `10` or `2n` (2 per node). */
+export function parseConcurrency(v: string, nodes: number): number {
+  const m = /^(\d+)n$/.exec(v);
+  if (m) return Math.max(1, Number(m[1]) * nodes);
+  return intOption("concurrency", v, 1);
+}
+
+type Values = { -readonly [K in keyof typeof OPTIONS]?: string | boolean };
+
+export function testOptions(v: Values): TestOptions {
+  const str = (k: keyof typeof OPTIONS) => v[k] as string;
+  const nodes = intOption("nodes", str("nodes"), 1);
+  let nemesis: ReturnType<typeof parseNemesis>;
+  try {
+    nemesis = parseNemesis(str("nemesis"));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const seed =
+    v.seed !== undefined ? intOption("seed", str("seed"), 0) : Math.floor(Math.random() * 2 ** 31);
+  return {
+    ...(v.name !== undefined ? { name: str("name") } : {}),
+    target: oneOf("target", str("target"), ["ref"] as const),
+    nodes,
+    workload: oneOf<WorkloadName>("workload", str("workload"), WORKLOAD_NAMES),
+    nemesis,
+    nemesisIntervalS: numOption("nemesis-interval", str("nemesis-interval"), 0.1),
+    timeLimitS: numOption("time-limit", str("time-limit"), 1),
+    concurrency: parseConcurrency(str("concurrency"), nodes),
+    rate: v.rate !== undefined ? numOption("rate", str("rate"), 0.001) : null,
+    seed,
+    consistency: oneOf("consistency", str("consistency"), [
+      "one",
+      "quorum",
+      "all",
+      "serial",
+    ] as const),
+    conflictMode: oneOf("conflict-mode", str("conflict-mode"), ["vclock", "lww"] as const),
+    store: str("store"),
+    leaveRunning: v["leave-running"] === true,
+    clock: oneOf("clock", str("clock"), ["auto", "faketime", "hook"] as const),
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>
+  >;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`jepsen: ${(err as Error).message}\n\n${usage()}\n`);
+    return 254;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const [sub, ...rest] = positionals;
+  try {
+    if (sub === "analyze") {
+      if (rest.length !== 1) throw new UsageError("analyze needs exactly one run directory");
+      const r = await analyzeRun(rest[0]!);
+      process.stdout.write(
+        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir })}\n`,
+      );
+      return r.exitCode;
+    }
+    if (sub === "cleanup") {
+      if (rest.length > 0) throw new UsageError("cleanup takes no arguments");
+      const report = await cleanupStore(new Store(values.store as string), {
+        force: values.force === true,
+      });
+      for (const k of report.killed)
+        process.stdout.write(`killed ${k.role} (pid ${k.pid}) of ${k.run}\n`);
+      for (const s of report.skipped)
+        process.stdout.write(`skipped ${s.run}: ${s.reason} (use --force)\n`);
+      process.stdout.write(
+        `cleanup: ${report.killed.length} killed, ${report.stale.length} stale pid files removed\n`,
+      );
+      return 0;
+    }
+    if (sub !== undefined && sub !== "suite")
+      throw new UsageError(`unknown command ${JSON.stringify(sub)}`);
+
+    installSignalTeardown((sig) => process.stderr.write(`\njepsen: ${sig}: tearing down\n`));
+    const explicit = argv.some(
+      (a) => a.startsWith("--") && !["--store", "--clock", "--seed"].some((k) => a.startsWith(k)),
+    );
+    if (sub === "suite" || !explicit) {
+      // Three nodes keep the suite inside its five-minute budget on two cores.
+      const nodes = argv.some((a) => a.startsWith("--nodes")) ? values.nodes : "3";
+      const base = testOptions({ ...defaults(), ...values, nodes });
+      const suiteBase: TestOptions = {
+        ...base,
+        timeLimitS: 25,
+        nemesisIntervalS: 4,
+        concurrency: parseConcurrency("2n", base.nodes),
+      };
+      process.stderr.write(`jepsen: default suite, seed ${base.seed}, store ${base.store}\n`);
+      const { rows, exitCode } = await runSuite(DEFAULT_SUITE, suiteBase);
+      process.stdout.write(`\n${formatSummary(rows)}\n`);
+      return exitCode;
+    }
+    const o = testOptions({ ...defaults(), ...values });
+    const count = intOption("test-count", values["test-count"] as string, 1);
+    process.stderr.write(`jepsen: seed ${o.seed}\n`);
+    const valids: Array<boolean | "unknown"> = [];
+    for (let i = 0; i < count; i++) {
+      const r = await runTest({ ...o, seed: o.seed + i });
+      if (r.crashed) return 255;
+      valids.push(r.valid);
+      process.stdout.write(
+        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir })}\n`,
+      );
+    }
+    return exitCodeFor(worst(valids));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`jepsen: ${err.message}\n\n${usage()}\n`);
+      return 254;
+    }
+    throw err;
+  }
+}
+
+function defaults(): Values {
+  const d: Values = {};
+  for (const [k, o] of Object.entries(OPTIONS))
+    if ("default" in o) d[k as keyof typeof OPTIONS] = o.default;
+  return d;
+}

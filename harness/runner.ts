@@ -1,0 +1,338 @@
+// The runner: target × workload × nemesis × options → run → check → store. Phases: setup (start
+// the cluster), main (closed-loop workers and the nemesis until the time limit), heal (the nemesis
+// heals everything), final (repair wait and final reads), teardown, check.
+
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { type FaultName, NemesisSchedule } from "../nemesis/index.ts";
+import {
+  type Consistency,
+  makeWorkload,
+  type NodeRef,
+  type WorkloadName,
+} from "../workloads/index.ts";
+import type { Validity } from "./checker/result.ts";
+import { checkRun, exitCodeFor } from "./checks.ts";
+import { type Generator, stagger, streamRandom, timeLimit } from "./generator.ts";
+import { HistoryWriter } from "./history/history-file.ts";
+import { Recorder } from "./history/recorder.ts";
+import { Progress } from "./progress.ts";
+import { type ClockMechanism, ProcessRuntime } from "./runtime/process.ts";
+import type { NodeLauncher } from "./runtime/types.ts";
+import { type RunDir, Store } from "./store.ts";
+import { refTarget } from "./targets/ref.ts";
+import type { KvClient, Target } from "./targets/types.ts";
+
+export interface TestOptions {
+  /** Test name (directory under the store); default derived from workload and nemesis. */
+  name?: string;
+  target: "ref";
+  nodes: number;
+  workload: WorkloadName;
+  nemesis: FaultName[];
+  nemesisIntervalS: number;
+  timeLimitS: number;
+  concurrency: number;
+  /** Total ops/s over all workers, or null for as fast as the closed loop goes. */
+  rate: number | null;
+  seed: number;
+  consistency: Consistency;
+  conflictMode: "vclock" | "lww";
+  store: string;
+  leaveRunning: boolean;
+  clock: ClockMechanism;
+  /** Extra node settings (e.g. the planted weakness: w=1, r=1, no hinted handoff). */
+  nodeSettings?: Record<string, string | number | boolean>;
+  /** Client request timeout (ms). */
+  requestTimeoutMs?: number;
+  /** Bound on waiting for repair and hints before the final reads (s). */
+  finalWaitS?: number;
+  /** Clock bump size for the clock nemesis (ms). */
+  clockSkewMs?: number;
+}
+
+export interface RunDeps {
+  /** Overrides the target's launcher (tests use the stand-in node). */
+  launcher?: NodeLauncher;
+  target?: Target;
+  out?: NodeJS.WriteStream | { isTTY?: boolean; write(s: string): boolean };
+  /** Called once the cluster is up (tests use it to inspect pids). */
+  onStarted?: (runtime: ProcessRuntime, run: RunDir) => void;
+}
+
+export interface RunOutcome {
+  valid: Validity;
+  exitCode: number;
+  runDir: string;
+  results: Record<string, unknown>;
+  crashed?: string;
+}
+
+export function defaultTestName(
+  o: Pick<TestOptions, "workload" | "nemesis" | "consistency" | "conflictMode">,
+): string {
+  const nem = o.nemesis.length === 0 ? "none" : o.nemesis.join("+");
+  return `${o.workload}-${o.consistency}-${o.conflictMode}-${nem}`;
+}
+
+function versions(): Record<string, string> {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+  const v: Record<string, string> = { node: process.version };
+  try {
+    v.quorumlab = (
+      JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version: string }
+    ).version;
+  } catch {}
+  try {
+    v.git = execFileSync("git", ["rev-parse", "HEAD"], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  } catch {}
+  return v;
+}
+
+async function sleepUntil(ms: number, stopped: () => boolean): Promise<void> {
+  const end = performance.now() + ms;
+  while (!stopped()) {
+    const left = end - performance.now();
+    if (left <= 0) return;
+    await new Promise((r) => setTimeout(r, Math.min(left, 100)));
+  }
+}
+
+export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOutcome> {
+  const target = deps.target ?? refTarget;
+  const out = deps.out ?? process.stderr;
+  const name = o.name ?? defaultTestName(o);
+  const store = new Store(o.store);
+  const run = await store.createRun(name);
+  const nodes = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const adminToken = `ql-${o.seed}-${process.pid}-${Date.now().toString(36)}`;
+  const workload = makeWorkload(o.workload, {
+    concurrency: o.concurrency,
+    nodes,
+    consistency: o.consistency,
+    conflictMode: o.conflictMode,
+  });
+  const settings = target.settings({
+    nodes: o.nodes,
+    conflictMode: o.conflictMode,
+    extra: o.nodeSettings ?? {},
+  });
+  await run.writeTest({
+    name,
+    options: { ...o },
+    seed: o.seed,
+    nodes,
+    settings,
+    checkers: workload.checkers,
+    target: target.name,
+    launcher: (deps.launcher ?? target.launcher).name,
+    versions: versions(),
+    startedAt: new Date().toISOString(),
+  });
+  await run.writePid({
+    pid: process.pid,
+    pgid: process.pid,
+    role: "harness",
+    command: [...process.argv],
+    startedAt: new Date().toISOString(),
+  });
+
+  const runtime = new ProcessRuntime({
+    nodes,
+    run,
+    launcher: deps.launcher ?? target.launcher,
+    settings,
+    adminToken,
+    clock: o.clock,
+    seed: o.seed,
+  });
+  const writer = await HistoryWriter.create(run.historyFile);
+  const recorder = new Recorder(writer, { concurrency: o.concurrency });
+  const kv: KvClient = target.client({
+    adminToken,
+    timeoutMs: o.requestTimeoutMs ?? 5000,
+    maxSockets: Math.max(4, Math.ceil(o.concurrency / o.nodes) + 2),
+  });
+  let phase = "setup";
+  let phaseStart = performance.now();
+  let faults: string[] = [];
+  const progress = new Progress(out, () => ({
+    test: name,
+    phase,
+    elapsedS: (performance.now() - phaseStart) / 1000,
+    limitS: phase === "main" ? o.timeLimitS : 0,
+    ops: recorder.counts.ops,
+    faults,
+  }));
+  const setPhase = (p: string) => {
+    phase = p;
+    phaseStart = performance.now();
+    progress.note(`[${name}] ${p}`);
+  };
+  let crashed: Error | null = null;
+  let finalInfo: Record<string, unknown> = {};
+  progress.note(`[${name}] store ${run.dir}`);
+  progress.start();
+  try {
+    await runtime.start();
+    deps.onStarted?.(runtime, run);
+    const refs = (): NodeRef[] => nodes.map((id) => ({ id, http: runtime.info(id).http }));
+
+    // Main phase.
+    setPhase("main");
+    const nemesis = new NemesisSchedule({
+      runtime,
+      faults: o.nemesis,
+      intervalMs: o.nemesisIntervalS * 1000,
+      random: streamRandom(o.seed, "nemesis", 0),
+      recorder,
+      clockMs: o.clockSkewMs ?? 10_000,
+      onChange: (a) => {
+        faults = a;
+      },
+    });
+    const limitNs = o.timeLimitS * 1e9;
+    const perWorkerNs = o.rate ? (o.concurrency / o.rate) * 1e9 : 0;
+    let stopWorkers = false;
+    const mainGen = (w: number): Generator => {
+      const g = workload.generator(w);
+      return timeLimit(limitNs, perWorkerNs > 0 ? stagger(perWorkerNs, g) : g);
+    };
+    nemesis.start();
+    const t0 = recorder.nowNs();
+    await Promise.all(
+      Array.from({ length: o.concurrency }, (_, w) =>
+        drive(
+          w,
+          mainGen(w),
+          streamRandom(o.seed, "client", w),
+          () => recorder.nowNs() - t0,
+          () => stopWorkers,
+        ),
+      ),
+    );
+    stopWorkers = true;
+
+    // Heal, then the final phase on a whole cluster.
+    setPhase("heal");
+    await nemesis.stop();
+    faults = [];
+    if (nemesis.error)
+      throw new Error(`nemesis failed: ${nemesis.error.message}`, { cause: nemesis.error });
+    if (workload.beforeFinal || workload.finalGenerator) {
+      setPhase("final");
+      if (workload.beforeFinal)
+        finalInfo = await workload.beforeFinal({
+          nodes: refs(),
+          kv,
+          maxWaitMs: (o.finalWaitS ?? 30) * 1000,
+          log: (l) => progress.note(`[${name}] ${l}`),
+        });
+      if (workload.finalGenerator) {
+        const t1 = recorder.nowNs();
+        await Promise.all(
+          Array.from({ length: o.concurrency }, (_, w) => {
+            const g = workload.finalGenerator!(w);
+            return g
+              ? drive(
+                  w,
+                  g,
+                  streamRandom(o.seed, "final", w),
+                  () => recorder.nowNs() - t1,
+                  () => false,
+                )
+              : Promise.resolve();
+          }),
+        );
+      }
+    }
+
+    async function drive(
+      w: number,
+      gen: Generator,
+      random: ReturnType<typeof streamRandom>,
+      nowNs: () => number,
+      stopped: () => boolean,
+    ): Promise<void> {
+      const client = workload.client(w, kv);
+      for (;;) {
+        if (stopped() || nemesisCrashed()) return;
+        const next = gen.next({ worker: w, nowNs: nowNs(), random });
+        if (next.type === "done") return;
+        if (next.type === "sleep") {
+          await sleepUntil((next.untilNs - nowNs()) / 1e6, stopped);
+          continue;
+        }
+        const node = refs()[w % nodes.length]!;
+        const spec = client.prepare ? client.prepare(next.op) : next.op;
+        await recorder.invoke(w, { ...spec, node: node.id });
+        let completion: Awaited<ReturnType<typeof client.invoke>>;
+        try {
+          completion = await client.invoke(spec, node);
+        } catch (err) {
+          // A client bug is not evidence about the store: the op may have happened.
+          completion = { type: "info", error: `client-error: ${(err as Error).message}` };
+        }
+        await recorder.complete(w, completion);
+      }
+    }
+    function nemesisCrashed(): boolean {
+      return nemesis.error !== null;
+    }
+  } catch (err) {
+    crashed = err as Error;
+    progress.note(`[${name}] crashed: ${crashed.message}`);
+  } finally {
+    progress.stop();
+    kv.close();
+    await recorder.close().catch(() => {});
+    if (!o.leaveRunning || crashed) await runtime.teardown();
+    else
+      progress.note(
+        `[${name}] leaving the cluster running (pids in ${run.pidsDir}); stop it with: npm run jepsen -- cleanup --force`,
+      );
+  }
+  if (crashed) {
+    const results = {
+      valid: "unknown",
+      crashed: crashed.message,
+      stack: crashed.stack,
+      counts: recorder.counts,
+    };
+    await run.writeResults(results);
+    await run.removePid("harness");
+    return { valid: "unknown", exitCode: 255, runDir: run.dir, results, crashed: crashed.message };
+  }
+  setPhase("check");
+  const test = await run.readTest();
+  const verdict = await checkRun(run.historyFile, test, workload.checkers);
+  const results = {
+    ...verdict,
+    counts: recorder.counts,
+    final: finalInfo,
+    finishedAt: new Date().toISOString(),
+  };
+  await run.writeResults(results);
+  await run.removePid("harness");
+  progress.note(
+    `[${name}] valid: ${String(verdict.valid)}${verdict.reason ? ` (${verdict.reason})` : ""}`,
+  );
+  return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
+}
+
+/** Re-runs the checkers on a stored run (`jepsen analyze`). */
+export async function analyzeRun(dir: string): Promise<RunOutcome> {
+  const store = new Store(path.dirname(path.dirname(dir)));
+  const run = await store.openRun(dir);
+  const test = await run.readTest<Record<string, unknown>>();
+  const names = Array.isArray(test.checkers) ? (test.checkers as string[]) : [];
+  const verdict = await checkRun(run.historyFile, test, names);
+  const results = { ...verdict, analyzedAt: new Date().toISOString() };
+  await run.writeResults(results);
+  return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
+}
