@@ -18,12 +18,13 @@ import type {
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../node/main.ts", import.meta.url));
 
-/** Starts node/main.ts. Flags follow the replication branch's CLI (see docs/harness.md); settings
- * become `--<name> <value>`. */
+/** Starts node/main.ts with the flags of its CLI (docs/node.md on the replication branch:
+ * --id, --host, --http-port, --peer-port, --data-dir, --peer id=host:port, --admin-token,
+ * --cluster-secret, --mode, --n, --r, --w, --read-repair, ...); settings become `--<name> <value>`. */
 export const refLauncher: NodeLauncher = {
   name: "ref",
   command(spec: NodeSpec): LaunchCommand {
-    const args = ["--import", "tsx", MAIN, "--id", spec.id, "--data", spec.dataDir];
+    const args = ["--import", "tsx", MAIN, "--id", spec.id, "--data-dir", spec.dataDir];
     args.push("--host", spec.host, "--http-port", "0", "--peer-port", "0");
     args.push("--admin-token", spec.adminToken, "--cluster-secret", spec.clusterSecret);
     for (const [peer, a] of Object.entries(spec.peers))
@@ -263,6 +264,6 @@ export const refTarget: Target = {
   launcher: refLauncher,
   client: (o) => new RefClient(o),
   settings(o: TargetSettingsInput) {
-    return { "conflict-mode": o.conflictMode, ...(o.extra ?? {}) };
+    return { mode: o.conflictMode, ...(o.extra ?? {}) };
   },
 };

@@ -9,7 +9,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const standInLauncher: NodeLauncher = {
   name: "stand-in",
   command(spec: NodeSpec): LaunchCommand {
-    const args = ["--import", "tsx", SCRIPT, "--id", spec.id, "--data", spec.dataDir];
+    const args = ["--import", "tsx", SCRIPT, "--id", spec.id, "--data-dir", spec.dataDir];
     args.push("--host", spec.host, "--admin-token", spec.adminToken);
     for (const [peer, a] of Object.entries(spec.peers))
       args.push("--peer", `${peer}=${a.host}:${a.port}`);

@@ -2,7 +2,7 @@
 // and admin hooks, an in-memory KV persisted to its data dir, and peer heartbeats over TCP so a
 // test can see whether a link through the proxies is really cut.
 //
-// Usage: stand-in-node.ts --id n1 --data DIR [--host 127.0.0.1] [--http-port 0] [--peer-port 0]
+// Usage: stand-in-node.ts --id n1 --data-dir DIR [--host 127.0.0.1] [--http-port 0] [--peer-port 0]
 //        [--peer id=host:port ...] [--admin-token T] [--heartbeat-ms 100]
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 const { values } = parseArgs({
   options: {
     id: { type: "string" },
-    data: { type: "string" },
+    "data-dir": { type: "string" },
     host: { type: "string", default: "127.0.0.1" },
     "http-port": { type: "string", default: "0" },
     "peer-port": { type: "string", default: "0" },
@@ -27,9 +27,9 @@ const { values } = parseArgs({
   strict: true,
 });
 const id = values.id;
-const dataDir = values.data;
+const dataDir = values["data-dir"];
 if (!id || !dataDir) {
-  process.stderr.write("stand-in-node: --id and --data are required\n");
+  process.stderr.write("stand-in-node: --id and --data-dir are required\n");
   process.exit(2);
 }
 const host = values.host;
