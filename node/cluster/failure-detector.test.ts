@@ -122,9 +122,15 @@ describe("FailureDetector", () => {
   it("keeps only the newest samples", () => {
     const fd = new FailureDetector({ maxSampleSize: 50 });
     let t = 0;
-    for (let i = 0; i < 100; i++) fd.heartbeat("p", (t += 100));
+    for (let i = 0; i < 100; i++) {
+      t += 100;
+      fd.heartbeat("p", t);
+    }
     expect(fd.window("p")!.mean).toBeCloseTo(100, 6);
-    for (let i = 0; i < 50; i++) fd.heartbeat("p", (t += 1000));
+    for (let i = 0; i < 50; i++) {
+      t += 1000;
+      fd.heartbeat("p", t);
+    }
     expect(fd.window("p")!.sampleCount).toBe(50);
     expect(fd.window("p")!.mean).toBeCloseTo(1000, 6);
     expect(fd.window("p")!.stdDeviation).toBeLessThan(1e-3);
@@ -133,9 +139,13 @@ describe("FailureDetector", () => {
   it("does not learn an outage as an interval", () => {
     const fd = new FailureDetector();
     let t = 0;
-    for (let i = 0; i < 30; i++) fd.heartbeat("p", (t += 1000));
+    for (let i = 0; i < 30; i++) {
+      t += 1000;
+      fd.heartbeat("p", t);
+    }
     expect(fd.isAvailable("p", t + 60_000)).toBe(false);
-    fd.heartbeat("p", (t += 60_000));
+    t += 60_000;
+    fd.heartbeat("p", t);
     expect(fd.isAvailable("p", t)).toBe(true);
     expect(fd.window("p")!.mean).toBeCloseTo(1000, 3);
     expect(fd.stats()).toMatchObject({ peers: 1, ignoredIntervals: 1, heartbeats: 31 });

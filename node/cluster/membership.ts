@@ -620,7 +620,10 @@ export class Membership implements LivenessView {
       this.counters.updatesApplied++;
       if (e.gen > m.generation) {
         // A new incarnation: its old inter-arrival history says nothing about this one.
-        if (m.generation > 0) this.emit({ type: "restarted", id: e.id, generation: e.gen });
+        if (m.generation > 0) {
+          this.emit({ type: "restarted", id: e.id, generation: e.gen });
+          this.nudgeTransport(e.id);
+        }
         this.detector.remove(e.id);
       }
       m.generation = e.gen;

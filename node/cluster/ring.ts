@@ -10,11 +10,13 @@
 import type { NodeId, Ring } from "./types.ts";
 import { xxh64, xxh64Into, xxh64Out } from "./xxhash64.ts";
 
-/** 512 vnodes per node. Hash-placed tokens balance like sqrt(vnodes): over 2,000 random 5-node
- * member sets, 256 vnodes let the most loaded node own up to 1.34x the least (p99 1.32), 512 keep
- * it under 1.27x, 1,024 under 1.17x at twice the ring size. A 5-node ring of 512 is 2,560 tokens
- * (30 KB, a 12-step binary search, ~5 ms to build); docs/node.md has the measurements. */
-export const DEFAULT_VNODES = 512;
+/** 1024 vnodes per node. Hash-placed tokens balance like 1/sqrt(vnodes): over 1,000 random 5-node
+ * member sets the most loaded node owned at most 1.40x the least with 256 vnodes, 1.30x with 512
+ * and 1.18x with 1024 (p99 1.33, 1.23, 1.17), so only 1024 keeps "at most 1.3x" with a wide margin
+ * (a breach is ~8 standard deviations out). The price is ring size: 5 nodes make 5,120 tokens
+ * (60 KB, a 13-step binary search, a few ms to build on a membership change). docs/node.md has the
+ * measurements. */
+export const DEFAULT_VNODES = 1024;
 /** Upper bound on vnodes per node; the ring is rebuilt on every membership change. */
 export const MAX_VNODES = 4096;
 /** Upper bound on a node id's UTF-8 length (it also travels in every transport handshake). */
@@ -44,7 +46,7 @@ export function keyToken(key: Uint8Array): bigint {
 }
 
 export interface RingOptions {
-  /** Virtual nodes (tokens) per physical node; default 512 (`DEFAULT_VNODES`). */
+  /** Virtual nodes (tokens) per physical node; default 1024 (`DEFAULT_VNODES`). */
   vnodes?: number;
 }
 
@@ -110,24 +112,36 @@ export class TokenRing implements Ring {
     this.nodes = Object.freeze(sorted);
     this.vnodes = vnodes;
     const total = sorted.length * vnodes;
-    const entries: { hi: number; lo: number; node: number }[] = new Array(total);
+    const hi = new Uint32Array(total);
+    const lo = new Uint32Array(total);
+    const node = new Uint32Array(total);
     let k = 0;
     for (let n = 0; n < sorted.length; n++) {
+      // utf8(id + "#" + v): the id prefix once, the decimal digits of v rewritten per token.
+      const prefix = encoder.encode(`${sorted[n]}#`);
+      const buf = new Uint8Array(prefix.length + 4);
+      buf.set(prefix);
       for (let v = 0; v < vnodes; v++) {
-        xxh64Into(encoder.encode(`${sorted[n]}#${v}`));
-        entries[k++] = { hi: xxh64Out.hi, lo: xxh64Out.lo, node: n };
+        const len = prefix.length + writeDecimal(buf, prefix.length, v);
+        xxh64Into(buf.subarray(0, len));
+        hi[k] = xxh64Out.hi;
+        lo[k] = xxh64Out.lo;
+        node[k] = n;
+        k++;
       }
     }
     // Equal tokens (astronomically rare) are ordered by node id so every node agrees.
-    entries.sort((a, b) => a.hi - b.hi || a.lo - b.lo || a.node - b.node);
+    const order = new Uint32Array(total);
+    for (let i = 0; i < total; i++) order[i] = i;
+    order.sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || node[a]! - node[b]!);
     this.tokHi = new Uint32Array(total);
     this.tokLo = new Uint32Array(total);
     this.owner = new Uint32Array(total);
     for (let i = 0; i < total; i++) {
-      const e = entries[i]!;
-      this.tokHi[i] = e.hi;
-      this.tokLo[i] = e.lo;
-      this.owner[i] = e.node;
+      const j = order[i]!;
+      this.tokHi[i] = hi[j]!;
+      this.tokLo[i] = lo[j]!;
+      this.owner[i] = node[j]!;
     }
     this.seen = new Uint32Array(sorted.length);
   }
@@ -350,6 +364,17 @@ export function rangeContains(r: TokenRange, token: bigint): boolean {
 
 export function tokenHex(t: bigint): string {
   return t.toString(16).padStart(16, "0");
+}
+
+/** Writes v (0 <= v < 10000) in decimal ASCII at buf[at..]; returns the digit count. */
+function writeDecimal(buf: Uint8Array, at: number, v: number): number {
+  const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4;
+  let x = v;
+  for (let i = digits - 1; i >= 0; i--) {
+    buf[at + i] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  }
+  return digits;
 }
 
 function checkN(n: number): void {

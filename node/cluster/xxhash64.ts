@@ -17,55 +17,54 @@ const P4_LO = 0xc2b2ae63;
 const P5_HI = 0x27d4eb2f;
 const P5_LO = 0x165667c5;
 
-// Result registers of the 64-bit helpers below (avoids allocating a pair per operation).
-let rHi = 0;
-let rLo = 0;
+// Result registers of the 64-bit helpers below. A typed array, not `let` variables: V8 would box
+// every uint32 above 2^30 stored in a module-level variable as a heap number.
+const R = new Uint32Array(2);
 
-/** (ah,al) * (bh,bl) mod 2^64 into (rHi, rLo). */
+/** (ah,al) * (bh,bl) mod 2^64 into (R[0], R[1]). */
 function mul(ah: number, al: number, bh: number, bl: number): void {
-  // 32x32 -> 64 for the low words, split into 16-bit halves so every partial product is exact.
+  // Low word: imul. High word: the high half of al*bl from 16-bit partial products (each sum stays
+  // below 2^32, so no division or modulo is needed), plus the cross terms' low words.
   const a0 = al & 0xffff;
   const a1 = al >>> 16;
   const b0 = bl & 0xffff;
   const b1 = bl >>> 16;
-  const mid = a1 * b0 + a0 * b1; // < 2^33
-  let lo = a0 * b0 + (mid % 0x10000) * 0x10000; // < 2^33
-  const carry = Math.floor(lo / 0x100000000);
-  lo >>>= 0;
-  let hi = a1 * b1 + Math.floor(mid / 0x10000) + carry;
-  hi = (hi + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
-  rHi = hi;
-  rLo = lo;
+  const t = a0 * b0;
+  const m1 = a1 * b0 + (t >>> 16);
+  const m2 = a0 * b1 + (m1 & 0xffff);
+  const high = a1 * b1 + (m1 >>> 16) + (m2 >>> 16);
+  R[0] = (high + Math.imul(ah, bl) + Math.imul(al, bh)) >>> 0;
+  R[1] = Math.imul(al, bl) >>> 0;
 }
 
-/** (ah,al) + (bh,bl) mod 2^64 into (rHi, rLo). */
+/** (ah,al) + (bh,bl) mod 2^64 into (R[0], R[1]). */
 function add(ah: number, al: number, bh: number, bl: number): void {
   const lo = al + bl;
-  rLo = lo >>> 0;
-  rHi = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  R[1] = lo >>> 0;
+  R[0] = (ah + bh + (lo > 0xffffffff ? 1 : 0)) >>> 0;
 }
 
-/** rotl64((h,l), r) for 0 < r < 64 into (rHi, rLo). */
+/** rotl64((h,l), r) for 0 < r < 64 into (R[0], R[1]). */
 function rotl(h: number, l: number, r: number): void {
   if (r === 32) {
-    rHi = l;
-    rLo = h;
+    R[0] = l;
+    R[1] = h;
   } else if (r < 32) {
-    rHi = ((h << r) | (l >>> (32 - r))) >>> 0;
-    rLo = ((l << r) | (h >>> (32 - r))) >>> 0;
+    R[0] = ((h << r) | (l >>> (32 - r))) >>> 0;
+    R[1] = ((l << r) | (h >>> (32 - r))) >>> 0;
   } else {
     const s = r - 32;
-    rHi = ((l << s) | (h >>> (32 - s))) >>> 0;
-    rLo = ((h << s) | (l >>> (32 - s))) >>> 0;
+    R[0] = ((l << s) | (h >>> (32 - s))) >>> 0;
+    R[1] = ((h << s) | (l >>> (32 - s))) >>> 0;
   }
 }
 
-/** round(acc, lane) = rotl(acc + lane * P2, 31) * P1, into (rHi, rLo). */
+/** round(acc, lane) = rotl(acc + lane * P2, 31) * P1, into (R[0], R[1]). */
 function round(accH: number, accL: number, laneH: number, laneL: number): void {
   mul(laneH, laneL, P2_HI, P2_LO);
-  add(accH, accL, rHi, rLo);
-  rotl(rHi, rLo, 31);
-  mul(rHi, rLo, P1_HI, P1_LO);
+  add(accH, accL, R[0]!, R[1]!);
+  rotl(R[0]!, R[1]!, 31);
+  mul(R[0]!, R[1]!, P1_HI, P1_LO);
 }
 
 function u32le(b: Uint8Array, i: number): number {
@@ -84,103 +83,103 @@ export function xxh64Into(data: Uint8Array, seedHi = 0, seedLo = 0): void {
   if (len >= 32) {
     // v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1
     add(seedHi, seedLo, P1_HI, P1_LO);
-    add(rHi, rLo, P2_HI, P2_LO);
-    let v1h = rHi;
-    let v1l = rLo;
+    add(R[0]!, R[1]!, P2_HI, P2_LO);
+    let v1h = R[0]!;
+    let v1l = R[1]!;
     add(seedHi, seedLo, P2_HI, P2_LO);
-    let v2h = rHi;
-    let v2l = rLo;
+    let v2h = R[0]!;
+    let v2l = R[1]!;
     let v3h = seedHi;
     let v3l = seedLo;
     // -P1 mod 2^64 is the two's complement of P1.
     add(seedHi, seedLo, ~P1_HI >>> 0, ~P1_LO >>> 0);
-    add(rHi, rLo, 0, 1);
-    let v4h = rHi;
-    let v4l = rLo;
+    add(R[0]!, R[1]!, 0, 1);
+    let v4h = R[0]!;
+    let v4l = R[1]!;
     const limit = len - 32;
     while (p <= limit) {
       round(v1h, v1l, u32le(data, p + 4), u32le(data, p));
-      v1h = rHi;
-      v1l = rLo;
+      v1h = R[0]!;
+      v1l = R[1]!;
       round(v2h, v2l, u32le(data, p + 12), u32le(data, p + 8));
-      v2h = rHi;
-      v2l = rLo;
+      v2h = R[0]!;
+      v2l = R[1]!;
       round(v3h, v3l, u32le(data, p + 20), u32le(data, p + 16));
-      v3h = rHi;
-      v3l = rLo;
+      v3h = R[0]!;
+      v3l = R[1]!;
       round(v4h, v4l, u32le(data, p + 28), u32le(data, p + 24));
-      v4h = rHi;
-      v4l = rLo;
+      v4h = R[0]!;
+      v4l = R[1]!;
       p += 32;
     }
     rotl(v1h, v1l, 1);
-    accH = rHi;
-    accL = rLo;
+    accH = R[0]!;
+    accL = R[1]!;
     rotl(v2h, v2l, 7);
-    add(accH, accL, rHi, rLo);
-    accH = rHi;
-    accL = rLo;
+    add(accH, accL, R[0]!, R[1]!);
+    accH = R[0]!;
+    accL = R[1]!;
     rotl(v3h, v3l, 12);
-    add(accH, accL, rHi, rLo);
-    accH = rHi;
-    accL = rLo;
+    add(accH, accL, R[0]!, R[1]!);
+    accH = R[0]!;
+    accL = R[1]!;
     rotl(v4h, v4l, 18);
-    add(accH, accL, rHi, rLo);
-    accH = rHi;
-    accL = rLo;
+    add(accH, accL, R[0]!, R[1]!);
+    accH = R[0]!;
+    accL = R[1]!;
     // mergeAccumulator(acc, v): acc = (acc ^ round(0, v)) * P1 + P4
     const vs = [v1h, v1l, v2h, v2l, v3h, v3l, v4h, v4l];
     for (let i = 0; i < 8; i += 2) {
       round(0, 0, vs[i]!, vs[i + 1]!);
-      mul((accH ^ rHi) >>> 0, (accL ^ rLo) >>> 0, P1_HI, P1_LO);
-      add(rHi, rLo, P4_HI, P4_LO);
-      accH = rHi;
-      accL = rLo;
+      mul((accH ^ R[0]!) >>> 0, (accL ^ R[1]!) >>> 0, P1_HI, P1_LO);
+      add(R[0]!, R[1]!, P4_HI, P4_LO);
+      accH = R[0]!;
+      accL = R[1]!;
     }
   } else {
     add(seedHi, seedLo, P5_HI, P5_LO);
-    accH = rHi;
-    accL = rLo;
+    accH = R[0]!;
+    accL = R[1]!;
   }
   // acc += len (len < 2^53, split into words)
   add(accH, accL, Math.floor(len / 0x100000000) >>> 0, len >>> 0);
-  accH = rHi;
-  accL = rLo;
+  accH = R[0]!;
+  accL = R[1]!;
   while (p + 8 <= len) {
     round(0, 0, u32le(data, p + 4), u32le(data, p));
-    rotl((accH ^ rHi) >>> 0, (accL ^ rLo) >>> 0, 27);
-    mul(rHi, rLo, P1_HI, P1_LO);
-    add(rHi, rLo, P4_HI, P4_LO);
-    accH = rHi;
-    accL = rLo;
+    rotl((accH ^ R[0]!) >>> 0, (accL ^ R[1]!) >>> 0, 27);
+    mul(R[0]!, R[1]!, P1_HI, P1_LO);
+    add(R[0]!, R[1]!, P4_HI, P4_LO);
+    accH = R[0]!;
+    accL = R[1]!;
     p += 8;
   }
   if (p + 4 <= len) {
     mul(0, u32le(data, p), P1_HI, P1_LO);
-    rotl((accH ^ rHi) >>> 0, (accL ^ rLo) >>> 0, 23);
-    mul(rHi, rLo, P2_HI, P2_LO);
-    add(rHi, rLo, P3_HI, P3_LO);
-    accH = rHi;
-    accL = rLo;
+    rotl((accH ^ R[0]!) >>> 0, (accL ^ R[1]!) >>> 0, 23);
+    mul(R[0]!, R[1]!, P2_HI, P2_LO);
+    add(R[0]!, R[1]!, P3_HI, P3_LO);
+    accH = R[0]!;
+    accL = R[1]!;
     p += 4;
   }
   while (p < len) {
     mul(0, data[p]!, P5_HI, P5_LO);
-    rotl((accH ^ rHi) >>> 0, (accL ^ rLo) >>> 0, 11);
-    mul(rHi, rLo, P1_HI, P1_LO);
-    accH = rHi;
-    accL = rLo;
+    rotl((accH ^ R[0]!) >>> 0, (accL ^ R[1]!) >>> 0, 11);
+    mul(R[0]!, R[1]!, P1_HI, P1_LO);
+    accH = R[0]!;
+    accL = R[1]!;
     p++;
   }
   // avalanche: acc ^= acc >> 33; acc *= P2; acc ^= acc >> 29; acc *= P3; acc ^= acc >> 32
   accL = (accL ^ (accH >>> 1)) >>> 0;
   mul(accH, accL, P2_HI, P2_LO);
-  accH = rHi;
-  accL = (rLo ^ ((rHi << 3) | (rLo >>> 29))) >>> 0;
+  accH = R[0]!;
+  accL = (R[1]! ^ ((R[0]! << 3) | (R[1]! >>> 29))) >>> 0;
   accH = (accH ^ (accH >>> 29)) >>> 0;
   mul(accH, accL, P3_HI, P3_LO);
-  accH = rHi;
-  accL = (rLo ^ rHi) >>> 0;
+  accH = R[0]!;
+  accL = (R[1]! ^ R[0]!) >>> 0;
   xxh64Out.hi = accH;
   xxh64Out.lo = accL;
 }
