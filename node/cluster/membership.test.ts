@@ -160,6 +160,7 @@ describe("Membership over simulated time", () => {
       expect(m.membership.isAlive(leaver.id)).toBe(false);
       expect(m.membership.ringMembers()).not.toContain(leaver.id);
       expect(m.events).toContainEqual({ type: "status", id: leaver.id, status: "left" });
+      expect(m.events).toContainEqual({ type: "ring-changed", members: names.slice(1) });
     }
     await leaver.transport.close();
     // Long after, it is still left (never "down"), and no down event fired for it.
@@ -196,6 +197,11 @@ describe("Membership over simulated time", () => {
       () => members.every((m) => m.membership.ringMembers().includes("n9")),
       10_000,
     );
+    for (const m of members) {
+      const changes = m.events.filter((e) => e.type === "ring-changed");
+      // Exactly one ring change: when n9 announced "normal" (its joining phase changed nothing).
+      expect(changes).toEqual([{ type: "ring-changed", members: [...names, "n9"] }]);
+    }
     for (const m of [...members, joiner]) await stopMember(m);
   });
 

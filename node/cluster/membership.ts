@@ -68,7 +68,9 @@ export type MembershipEvent =
   | { type: "down"; id: NodeId; phi: number }
   | { type: "restarted"; id: NodeId; generation: number }
   | { type: "status"; id: NodeId; status: MemberStatus }
-  | { type: "removed"; id: NodeId };
+  | { type: "removed"; id: NodeId }
+  /** `ringMembers()` changed: rebuild the ring from `members`. */
+  | { type: "ring-changed"; members: NodeId[] };
 
 /** One row of `GET /admin/members`. */
 export interface MemberInfo {
@@ -148,6 +150,7 @@ export class Membership implements LivenessView {
   private readonly members = new Map<NodeId, Member>();
   private readonly listeners: ((e: MembershipEvent) => void)[] = [];
   private readonly gossipInFlight = new Set<NodeId>();
+  private lastRing = "";
   private timer: TimerHandle | undefined;
   private firstRound: TimerHandle | undefined;
   private running = false;
@@ -212,6 +215,7 @@ export class Membership implements LivenessView {
       // Judge configured members from start-up: alive until a few silent intervals say otherwise.
       this.detector.heartbeat(id, now);
     }
+    this.lastRing = this.ringMembers().join("\u0000");
     this.transport.handle(GOSSIP_METHOD, async (from, body) => this.onGossip(from, body));
   }
 
@@ -297,6 +301,9 @@ export class Membership implements LivenessView {
       case "suspect":
         log.debug("member suspect", fields);
         break;
+      case "ring-changed":
+        log.info("ring members changed", fields);
+        break;
     }
     for (const l of this.listeners) {
       try {
@@ -316,6 +323,7 @@ export class Membership implements LivenessView {
     me.status = status;
     me.heartbeat++;
     this.emit({ type: "status", id: this.self, status });
+    this.checkRing();
   }
 
   /** Announces "left", pushes it to every live peer (waiting up to one gossip timeout), and stops. */
@@ -355,6 +363,15 @@ export class Membership implements LivenessView {
       .filter((m) => m.status === "normal" || m.status === "leaving")
       .map((m) => m.id)
       .sort();
+  }
+
+  /** Emits "ring-changed" when the ring members differ from the last ones announced. */
+  private checkRing(): void {
+    const members = this.ringMembers();
+    const key = members.join("\u0000");
+    if (key === this.lastRing) return;
+    this.lastRing = key;
+    this.emit({ type: "ring-changed", members });
   }
 
   /** Every known member, for `GET /admin/members`. */
@@ -418,6 +435,7 @@ export class Membership implements LivenessView {
       }
       this.transition(m, next, now);
     }
+    this.checkRing();
   }
 
   private transition(m: Member, next: MemberState, now: number): void {
@@ -644,6 +662,7 @@ export class Membership implements LivenessView {
       }
       this.transition(m, this.stateOf(m, now), now);
     }
+    this.checkRing();
   }
 
   /** Someone gossips a newer version of us: a previous incarnation with a higher generation (clock

@@ -151,6 +151,11 @@ export class TokenRing implements Ring {
     return this.owner.length;
   }
 
+  /** Gauges for metrics (the ring is immutable, so it has no counters). */
+  stats(): { nodes: number; vnodes: number; tokens: number } {
+    return { nodes: this.nodes.length, vnodes: this.vnodes, tokens: this.owner.length };
+  }
+
   /** A ring with the same vnode count over `nodes`. */
   withNodes(nodes: Iterable<NodeId>): TokenRing {
     return new TokenRing(nodes, { vnodes: this.vnodes });
