@@ -7,10 +7,11 @@ export type NodeId = string;
  * lets the coordinator return a *definite* error. */
 export type RpcErrorCode =
   | "unreachable" // no connection could be made; not sent
-  | "overloaded" // bounded outbound queue full; not sent
-  | "timeout" // deadline passed; may have been delivered and applied
+  | "overloaded" // bounded outbound queue full, or the peer shed it unprocessed; not applied
+  | "timeout" // deadline passed; `sent` says whether it had been written (then it may be applied)
   | "closed" // connection dropped while the call was in flight; may have been applied
-  | "remote"; // the peer's handler threw; the message says why
+  | "remote" // the peer's handler threw (sent) or the peer has no handler for the method (not sent)
+  | "too_large"; // the request is over the transport's frame limit; not sent
 
 export class RpcError extends Error {
   constructor(
