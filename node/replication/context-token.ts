@@ -49,6 +49,9 @@ export function decodeContextToken(token: string, mode: ConflictMode): ClientCon
   }
   if (!BASE64URL.test(token)) throw new BadContextError("context token is not base64url");
   const raw = Buffer.from(token, "base64url");
+  // Unused low bits in the last character would let two strings name one token: refuse them.
+  if (raw.toString("base64url") !== token)
+    throw new BadContextError("context token is not canonical base64url");
   if (raw.length < 6) throw new BadContextError("context token too short");
   const body = raw.subarray(0, raw.length - 4);
   if (raw.readUInt32LE(raw.length - 4) !== crc32(body)) {

@@ -124,6 +124,11 @@ export class Coordinator {
     return this.cfg.mode;
   }
 
+  /** N for a request that does not set it: the cluster's N, capped by the ring's size. */
+  defaultN(): number {
+    return Math.min(this.cfg.n, this.deps.ringSize());
+  }
+
   /** Registers the replica-side RPC handlers on the transport. */
   registerHandlers(transport: RpcTransport): void {
     const replica = this.deps.replica;

@@ -27,7 +27,7 @@ export class QuorumRound<T> {
   constructor(
     readonly targets: readonly string[],
     call: (node: string) => Promise<T>,
-    private readonly timers: Timers,
+    timers: Timers,
     timeoutMs: number,
   ) {
     this.pendingCalls = targets.length;
