@@ -99,16 +99,12 @@ const SETTINGS: Record<string, Setting> = {
 
 export function usage(): string {
   const lines = ["usage: npm run node -- --id <id> [options]   (or --config file.json)", ""];
-  lines.push(
-    `  --config <file>           JSON file with the settings below (camelCase keys); CLI wins`,
-  );
-  lines.push(
-    `  --peer <id>[=host:port]   another member of the ring (repeatable; "peers" in JSON)`,
-  );
-  for (const s of Object.values(SETTINGS)) {
-    lines.push(`  --${s.flag.padEnd(22)} ${s.help}`);
-  }
-  lines.push(`  --help                    this text`);
+  const row = (flag: string, help: string) => lines.push(`  ${flag.padEnd(28)}${help}`);
+  row("--config <file>", "JSON file with the settings below (camelCase keys); CLI wins");
+  row("--peer <id>[=host:port]", 'another member of the ring (repeatable; "peers" in JSON)');
+  for (const s of Object.values(SETTINGS))
+    row(`--${s.flag} <${s.type === "int" ? "n" : "v"}>`, s.help);
+  row("--help", "this text");
   return lines.join("\n");
 }
 

@@ -12,7 +12,7 @@ async function main(argv: string[]): Promise<number> {
     config = parseNodeConfig(argv, (p) => readFileSync(p, "utf8"));
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`error: ${e.message}\n\n${usage()}\n`);
+      process.stderr.write(`error: ${e.message}\n(npm run node -- --help lists every option)\n`);
       return 2;
     }
     throw e;

@@ -1,7 +1,8 @@
 // Starts one reference-node process (`node --import tsx node/main.ts ...`), waits a bounded time
 // for its ready line, sends its stderr to a log file, and hands back stop/kill handles.
 
-import { readFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { execa, type ResultPromise } from "execa";
 
@@ -70,27 +71,51 @@ function parseReady(line: string): ReadyLine | undefined {
 export async function launchNode(opts: LaunchOptions): Promise<LaunchedNode> {
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
   const outFile = `${opts.logFile}.stdout`;
-  const child: ResultPromise = execa(
-    process.execPath,
-    ["--import", "tsx", NODE_MAIN, ...opts.args],
-    {
+  const argv = ["--import", "tsx", NODE_MAIN, ...opts.args];
+  let child: ResultPromise | ChildProcess;
+  if (opts.background) {
+    // A daemon gets plain file descriptors (no pipes into this process) and its own process
+    // group, so it keeps running, and this process can exit, once it is ready. execa is built
+    // around supervising children, so node:child_process does this one.
+    const errFd = openSync(opts.logFile, "a");
+    const outFd = openSync(outFile, "w");
+    try {
+      child = spawn(process.execPath, argv, {
+        cwd: REPO_ROOT,
+        stdio: ["ignore", outFd, errFd],
+        detached: true,
+        env: opts.env === undefined ? process.env : { ...process.env, ...opts.env },
+      });
+    } finally {
+      closeSync(errFd);
+      closeSync(outFd);
+    }
+  } else {
+    child = execa(process.execPath, argv, {
       cwd: REPO_ROOT,
       stdin: "ignore",
-      stdout: opts.background ? { file: outFile, append: false } : "pipe",
+      stdout: "pipe",
       stderr: { file: opts.logFile, append: true },
-      detached: opts.background === true,
-      cleanup: opts.background !== true,
       reject: false,
       env: opts.env,
       buffer: false,
-    },
-  );
+    });
+  }
   const pid = child.pid;
   if (pid === undefined) throw new LaunchError(`could not spawn the node: ${tail(opts.logFile)}`);
   let gone = false;
-  const exited = child.then((r) => {
+  // execa's promise settles once the process is gone and its stderr is flushed to the log.
+  const exited = (
+    "then" in child
+      ? child.then((r) => r.exitCode ?? null)
+      : new Promise<number | null>((resolve) => {
+          const c = child as ChildProcess;
+          if (c.exitCode !== null || c.signalCode !== null) resolve(c.exitCode);
+          else c.once("exit", (code) => resolve(code));
+        })
+  ).then((code) => {
     gone = true;
-    return r.exitCode ?? null;
+    return code;
   });
 
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
@@ -144,7 +169,7 @@ export async function launchNode(opts: LaunchOptions): Promise<LaunchedNode> {
       ),
     );
   });
-  if (opts.background) child.unref?.();
+  if (opts.background) child.unref();
 
   const waitGone = async () => {
     await exited;
