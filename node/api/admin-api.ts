@@ -56,12 +56,13 @@ export class AdminApi implements AdminRoutes {
             kind: "body",
             op,
             maxBody: MAX_ADMIN_BODY,
-            tooLarge: errorResponse(
-              413,
-              "bad_request",
-              `admin bodies are at most ${MAX_ADMIN_BODY} bytes`,
-              true,
-            ),
+            tooLarge: () =>
+              errorResponse(
+                413,
+                "bad_request",
+                `admin bodies are at most ${MAX_ADMIN_BODY} bytes`,
+                true,
+              ),
             handle: async (body) => {
               let parsed: unknown;
               try {
@@ -168,7 +169,7 @@ function noBody(op: string, run: () => Promise<ApiResponse>): Route {
     kind: "body",
     op,
     maxBody: 0,
-    tooLarge: errorResponse(400, "bad_request", "this endpoint takes no request body", true),
+    tooLarge: () => errorResponse(400, "bad_request", "this endpoint takes no request body", true),
     handle: () => run(),
   };
 }

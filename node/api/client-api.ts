@@ -52,6 +52,10 @@ type Options = Map<string, string>;
 export class ClientApi {
   constructor(private readonly deps: ClientApiDeps) {}
 
+  get maxValueBytes(): number {
+    return this.deps.limits.maxValueBytes;
+  }
+
   route(method: string | undefined, url: string | undefined, headers: ApiHeaders): Route {
     const u = url ?? "/";
     const q = u.indexOf("?");
@@ -142,45 +146,15 @@ export class ClientApi {
     } catch (e) {
       return respond(op, errorResponse(400, "bad_option", (e as Error).message, true));
     }
-    if (op === "get") {
-      return this.withoutBody(op, () => this.get(key, opts, headers));
+    let context: ClientContext | null = null;
+    if (op !== "get") {
+      try {
+        context = this.context(headers);
+      } catch (e) {
+        return respond(op, errorResponse(400, "bad_context", (e as Error).message, true));
+      }
     }
-    let context: ClientContext | null;
-    try {
-      context = this.context(headers);
-    } catch (e) {
-      return respond(op, errorResponse(400, "bad_context", (e as Error).message, true));
-    }
-    if (op === "delete") return this.withoutBody(op, () => this.write(key, null, context, opts));
-    const max = this.deps.limits.maxValueBytes;
-    return {
-      kind: "body",
-      op,
-      maxBody: max,
-      tooLarge: errorResponse(
-        413,
-        "value_too_large",
-        `the value is over the limit of ${max} bytes`,
-        true,
-      ),
-      handle: (body) => this.write(key, body, context, opts),
-    };
-  }
-
-  /** GET and DELETE take no body: one that has one is refused before it is read. */
-  private withoutBody(op: string, run: () => Promise<ApiResponse>): Route {
-    return {
-      kind: "body",
-      op,
-      maxBody: 0,
-      tooLarge: errorResponse(
-        400,
-        "bad_request",
-        `${op.toUpperCase()} takes no request body`,
-        true,
-      ),
-      handle: () => run(),
-    };
+    return new KvRoute(this, op, key, opts, headers, context);
   }
 
   private context(headers: ApiHeaders): ClientContext | null {
@@ -189,7 +163,7 @@ export class ClientApi {
     return decodeContextToken(raw.trim(), this.deps.mode);
   }
 
-  private async get(key: Uint8Array, opts: Options, headers: ApiHeaders): Promise<ApiResponse> {
+  async get(key: Uint8Array, opts: Options, headers: ApiHeaders): Promise<ApiResponse> {
     try {
       const n = intOption(opts, "n");
       const consistency = opts.get("consistency");
@@ -208,7 +182,7 @@ export class ClientApi {
     }
   }
 
-  private async write(
+  async write(
     key: Uint8Array,
     value: Uint8Array | null,
     context: ClientContext | null,
@@ -264,6 +238,40 @@ export class ClientApi {
       `internal error: ${e instanceof Error ? e.message : String(e)}; the operation may have taken effect`,
       false,
     );
+  }
+}
+
+/** A validated /kv request waiting for its body. A class, not closures: this is the hot path. */
+class KvRoute {
+  readonly kind = "body";
+  readonly maxBody: number;
+
+  constructor(
+    private readonly api: ClientApi,
+    readonly op: "get" | "put" | "delete",
+    private readonly key: Uint8Array,
+    private readonly opts: Options,
+    private readonly headers: ApiHeaders,
+    private readonly context: ClientContext | null,
+  ) {
+    // GET and DELETE take no body: one that has one is refused before it is read.
+    this.maxBody = op === "put" ? api.maxValueBytes : 0;
+  }
+
+  tooLarge(): ApiResponse {
+    return this.op === "put"
+      ? errorResponse(
+          413,
+          "value_too_large",
+          `the value is over the limit of ${this.maxBody} bytes`,
+          true,
+        )
+      : errorResponse(400, "bad_request", `${this.op.toUpperCase()} takes no request body`, true);
+  }
+
+  handle(body: Uint8Array): Promise<ApiResponse> {
+    if (this.op === "get") return this.api.get(this.key, this.opts, this.headers);
+    return this.api.write(this.key, this.op === "put" ? body : null, this.context, this.opts);
   }
 }
 
@@ -365,49 +373,68 @@ function hex(c: number): number {
   return -1;
 }
 
+const NUMERIC_OPTIONS = new Set(["r", "w", "n", "timeout"]);
+
 /** Parses `a=1&b=2` against the options a request accepts; throws with a user-facing reason. */
 export function parseQuery(query: string, allowed: readonly string[], method: string): Options {
   const out: Options = new Map();
   if (query === "") return out;
-  if (query.length > MAX_QUERY_CHARS)
+  if (query.length > MAX_QUERY_CHARS) {
     throw new Error(`query string longer than ${MAX_QUERY_CHARS} characters`);
-  for (const part of query.split("&")) {
-    if (part === "") continue;
-    const eq = part.indexOf("=");
-    let name: string;
-    let value: string;
-    try {
-      name = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
-      value = eq < 0 ? "" : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, " "));
-    } catch {
-      throw new Error(`option ${JSON.stringify(part.slice(0, 100))} is not valid percent-encoding`);
+  }
+  let start = 0;
+  while (start <= query.length) {
+    let end = query.indexOf("&", start);
+    if (end < 0) end = query.length;
+    if (end > start) {
+      const part = query.slice(start, end);
+      const eq = part.indexOf("=");
+      let name = eq < 0 ? part : part.slice(0, eq);
+      let value = eq < 0 ? "" : part.slice(eq + 1);
+      if (part.includes("%") || part.includes("+")) {
+        try {
+          name = decodeURIComponent(name);
+          value = decodeURIComponent(value.replace(/\+/g, " "));
+        } catch {
+          throw new Error(
+            `option ${JSON.stringify(part.slice(0, 100))} is not valid percent-encoding`,
+          );
+        }
+      }
+      if (!allowed.includes(name)) {
+        throw new Error(
+          `unknown option ${JSON.stringify(name.slice(0, 100))} for ${method} (known: ${allowed.join(", ")})`,
+        );
+      }
+      if (out.has(name)) throw new Error(`option ${name} given twice`);
+      if (value === "") throw new Error(`option ${name} needs a value`);
+      if (NUMERIC_OPTIONS.has(name) && !isSmallInt(value)) {
+        throw new Error(
+          `option ${name} must be a positive integer, got ${JSON.stringify(value.slice(0, 50))}`,
+        );
+      }
+      out.set(name, value);
     }
-    if (!allowed.includes(name)) {
-      throw new Error(
-        `unknown option ${JSON.stringify(name.slice(0, 100))} for ${method} (known: ${allowed.join(", ")})`,
-      );
-    }
-    if (out.has(name)) throw new Error(`option ${name} given twice`);
-    if (value === "") throw new Error(`option ${name} needs a value`);
-    out.set(name, value);
+    start = end + 1;
   }
   const rr = out.get("read_repair");
   if (rr !== undefined && rr !== "async" && rr !== "blocking" && rr !== "off") {
     throw new Error(`read_repair must be async, blocking or off, got ${JSON.stringify(rr)}`);
   }
   const c = out.get("consistency");
-  if (c !== undefined && !["one", "quorum", "all", "serial"].includes(c)) {
+  if (c !== undefined && c !== "one" && c !== "quorum" && c !== "all" && c !== "serial") {
     throw new Error(`consistency must be one, quorum, all or serial, got ${JSON.stringify(c)}`);
   }
-  for (const k of ["r", "w", "n", "timeout"]) {
-    const v = out.get(k);
-    if (v !== undefined && !/^[0-9]{1,9}$/.test(v)) {
-      throw new Error(
-        `option ${k} must be a positive integer, got ${JSON.stringify(v.slice(0, 50))}`,
-      );
-    }
-  }
   return out;
+}
+
+function isSmallInt(v: string): boolean {
+  if (v.length > 9) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 function intOption(opts: Options, name: string): number | undefined {

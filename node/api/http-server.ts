@@ -82,7 +82,7 @@ export async function startHttpServer(
     }
     const declared = req.headers["content-length"];
     if (declared !== undefined && Number(declared) > r.maxBody) {
-      finish(r.tooLarge, true);
+      finish(r.tooLarge(), true);
       return;
     }
     const chunks: Buffer[] = [];
@@ -94,7 +94,7 @@ export async function startHttpServer(
       if (size > r.maxBody) {
         refused = true;
         chunks.length = 0;
-        finish(r.tooLarge, true);
+        finish(r.tooLarge(), true);
         return;
       }
       chunks.push(c);

@@ -18,7 +18,7 @@ export type Route =
       readonly op: string;
       /** Bodies longer than this get `tooLarge` without being buffered. */
       readonly maxBody: number;
-      readonly tooLarge: ApiResponse;
+      readonly tooLarge: () => ApiResponse;
       handle(body: Uint8Array): Promise<ApiResponse>;
     };
 

@@ -25,7 +25,20 @@ export class BadContextError extends Error {
   }
 }
 
+/** Tokens of contexts already encoded: a hot key's context object is reused by the decode cache. */
+const tokenCache = new WeakMap<object, string>();
+const LWW_TOKEN_KEY = {};
+
 export function encodeContextToken(ctx: ClientContext): string {
+  const cacheKey = ctx.mode === "vclock" ? ctx.context : LWW_TOKEN_KEY;
+  const cached = tokenCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const token = encodeUncached(ctx);
+  tokenCache.set(cacheKey, token);
+  return token;
+}
+
+function encodeUncached(ctx: ClientContext): string {
   const w = new ByteWriter(32);
   w.u8(TOKEN_FORMAT).u8(MODE_BYTE[ctx.mode]);
   if (ctx.mode === "vclock") {

@@ -212,6 +212,8 @@ export class Coordinator {
     round: QuorumRound<Versions | undefined>,
     done: Set<NodeId>,
   ) {
+    // One replica (or none) answering has nothing to be compared with.
+    if (round.pending === 0 && round.replies.length <= 1) return;
     if (round.pending === 0 && round.replies.every((r) => !r.ok || done.has(r.node))) {
       // Nothing more will arrive; without blocking repair the replies still need a look.
       if (done.size === 0) this.repairFromReplies(key, round.replies, done);

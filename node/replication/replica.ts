@@ -99,6 +99,10 @@ export class LocalReplica {
   private readonly locks = new Map<string, Promise<void>>();
   /** Highest counter minted per key whose local apply has not landed yet. */
   private readonly reserved = new Map<string, number>();
+  /** Recently decoded records, so a hot key is not decoded on every read. An entry is used only
+   * when the engine returns the very bytes it was decoded from. Bounded, oldest evicted first. */
+  private readonly decoded = new Map<string, { raw: Uint8Array; state: Versions }>();
+  static readonly DECODE_CACHE_ENTRIES = 4096;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -111,8 +115,27 @@ export class LocalReplica {
   }
 
   async get(key: Uint8Array): Promise<Versions | undefined> {
-    const raw = await this.storage.get(dataKey(key));
-    return raw === undefined ? undefined : decodeVersions(raw);
+    return this.decode(key, await this.storage.get(dataKey(key)));
+  }
+
+  private decode(key: Uint8Array, raw: Uint8Array | undefined): Versions | undefined {
+    if (raw === undefined) return undefined;
+    const k = lockName(key);
+    const hit = this.decoded.get(k);
+    if (hit !== undefined && (hit.raw === raw || Buffer.compare(hit.raw, raw) === 0))
+      return hit.state;
+    const state = decodeVersions(raw);
+    this.remember(k, raw, state);
+    return state;
+  }
+
+  private remember(k: string, raw: Uint8Array, state: Versions): void {
+    this.decoded.delete(k);
+    if (this.decoded.size >= LocalReplica.DECODE_CACHE_ENTRIES) {
+      const oldest = this.decoded.keys().next().value;
+      if (oldest !== undefined) this.decoded.delete(oldest);
+    }
+    this.decoded.set(k, { raw, state });
   }
 
   /** Merges `incoming` into the stored state (durably, under the engine's sync mode). */
@@ -128,14 +151,15 @@ export class LocalReplica {
     }
     return this.locked(key, async () => {
       const sk = dataKey(key);
-      const raw = await this.storage.get(sk);
-      const local = raw === undefined ? undefined : decodeVersions(raw);
+      const local = this.decode(key, await this.storage.get(sk));
       if (versionsDescend(local, incoming)) {
         this.release(key, local);
         return { changed: false, state: local! };
       }
       const merged = mergeMaybe(local, incoming)!;
-      await this.storage.put(sk, encodeVersions(merged));
+      const raw = encodeVersions(merged);
+      await this.storage.put(sk, raw);
+      this.remember(lockName(key), raw, merged);
       this.release(key, merged);
       return { changed: true, state: merged };
     });
@@ -154,8 +178,7 @@ export class LocalReplica {
     timestampUs: number,
   ): Promise<VclockVersions> {
     return this.locked(key, async () => {
-      const raw = await this.storage.get(dataKey(key));
-      const local = raw === undefined ? undefined : decodeVersions(raw);
+      const local = this.decode(key, await this.storage.get(dataKey(key)));
       if (local !== undefined && local.mode !== "vclock") {
         throw new ReplicationError("internal", "stored version is not in vclock mode", false);
       }

@@ -1,11 +1,46 @@
 // STAND-IN for node/cluster's ring: consistent hashing with virtual nodes on a 32-bit circle
-// (MD5-placed tokens). Good enough to route requests until the cluster helper's ring lands.
+// (MurmurHash3-placed tokens). Good enough to route requests until the cluster helper's ring lands.
 
-import { createHash } from "node:crypto";
 import type { NodeId, Ring } from "../../cluster/types.ts";
 
+const utf8 = new TextEncoder();
+
+/** MurmurHash3 x86 32-bit, seed 0: fast, well mixed, not cryptographic (placement only). */
+export function murmur3(data: Uint8Array): number {
+  let h = 0;
+  const n = data.length;
+  const blocks = n & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rem = n & 3;
+  if (rem > 0) {
+    let k = 0;
+    if (rem === 3) k ^= data[blocks + 2]! << 16;
+    if (rem >= 2) k ^= data[blocks + 1]! << 8;
+    k ^= data[blocks]!;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 function position(bytes: Uint8Array | string): number {
-  return createHash("md5").update(bytes).digest().readUInt32BE(0);
+  return murmur3(typeof bytes === "string" ? utf8.encode(bytes) : bytes);
 }
 
 export class StandinRing implements Ring {
@@ -75,7 +110,7 @@ export class StandinRing implements Ring {
       toks.set(o, l);
     }
     return {
-      kind: "standin-md5-32",
+      kind: "standin-murmur3-32",
       vnodes: this.vnodes,
       nodes: this.nodes.map((id) => ({
         id,

@@ -57,7 +57,7 @@ export interface ClusterParts {
   close(): Promise<void>;
 }
 
-/** STAND-IN: MD5 ring, minimal TCP transport, liveness learned from unreachable peers. */
+/** STAND-IN: MurmurHash3 ring, minimal TCP transport, liveness learned from unreachable peers. */
 export async function openCluster(env: Env, opts: ClusterOptions): Promise<ClusterParts> {
   env.log.warn("using the ring/transport/liveness stand-ins", {
     event: "standin",
@@ -96,7 +96,7 @@ export async function openCluster(env: Env, opts: ClusterOptions): Promise<Clust
 
 export const STANDINS = [
   "storage: in-memory",
-  "ring: md5",
+  "ring: murmur3",
   "transport: minimal tcp",
   "liveness: probe",
 ];
