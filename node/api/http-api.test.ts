@@ -83,6 +83,27 @@ describe("HTTP API of one node", () => {
     expect(out).toMatch(/"definite":true/);
   });
 
+  it("answers Expect: 100-continue: refuses an oversized body without inviting it, invites a fitting one", async () => {
+    const refused = await raw(
+      node.http.port,
+      "PUT /kv/big HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n",
+    );
+    expect(refused).toMatch(/^HTTP\/1\.1 413/);
+    expect(refused).not.toMatch(/100 Continue/);
+    const ok = await raw(
+      node.http.port,
+      "PUT /kv/cont HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\n",
+      (s) => {
+        s.once("data", (d) => {
+          if (d.toString().startsWith("HTTP/1.1 100")) s.write("abc");
+        });
+      },
+    );
+    expect(ok).toMatch(/^HTTP\/1\.1 100 Continue/);
+    expect(ok).toMatch(/HTTP\/1\.1 204/);
+    expect(await (await fetch(`${base}/kv/cont`)).text()).toBe("abc");
+  });
+
   it("cuts off a chunked body at the limit", async () => {
     const chunk = `${(600).toString(16)}\r\n${"x".repeat(600)}\r\n`;
     const out = await raw(

@@ -33,7 +33,11 @@ export async function startHttpServer(
     s.on("close", () => sockets.delete(s));
   });
 
-  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    expectsContinue: boolean,
+  ) => {
     const t0 = performance.now();
     let route: Route;
     try {
@@ -85,6 +89,9 @@ export async function startHttpServer(
       finish(r.tooLarge(), true);
       return;
     }
+    // `Expect: 100-continue` (curl sends it for large bodies): invite the body only now that its
+    // declared size is known to fit.
+    if (expectsContinue) res.writeContinue();
     const chunks: Buffer[] = [];
     let size = 0;
     let refused = false;
@@ -106,7 +113,13 @@ export async function startHttpServer(
     req.on("error", () => {
       // The client went away mid-body: nothing to answer.
     });
-  });
+  };
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) =>
+    onRequest(req, res, false),
+  );
+  server.on("checkContinue", (req: http.IncomingMessage, res: http.ServerResponse) =>
+    onRequest(req, res, true),
+  );
 
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === "ECONNRESET") {

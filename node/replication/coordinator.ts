@@ -212,18 +212,20 @@ export class Coordinator {
     round: QuorumRound<Versions | undefined>,
     done: Set<NodeId>,
   ) {
-    // One replica (or none) answering has nothing to be compared with.
+    // One reply (or none) has nothing to be compared with.
     if (round.pending === 0 && round.replies.length <= 1) return;
-    if (round.pending === 0 && round.replies.every((r) => !r.ok || done.has(r.node))) {
-      // Nothing more will arrive; without blocking repair the replies still need a look.
-      if (done.size === 0) this.repairFromReplies(key, round.replies, done);
-      return;
-    }
     if (this.repairsInFlight >= Coordinator.MAX_REPAIRS_IN_FLIGHT) return;
     this.repairsInFlight++;
     round
       .settled()
       .then(() => this.repairFromReplies(key, round.replies, done))
+      .catch((e: unknown) => {
+        this.deps.log.warn("read repair failed", {
+          event: "read-repair-failed",
+          key: printableKey(key),
+          error: errorText(e),
+        });
+      })
       .finally(() => {
         this.repairsInFlight--;
       });

@@ -40,34 +40,42 @@ function frame(kind: number, build: (w: ByteWriter) => void, tail?: Uint8Array):
 
 /** Splits a byte stream into frames; returns false (and stops) on a frame over the limit. */
 class FrameSplitter {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+  private pending: Buffer = Buffer.alloc(0);
 
   push(chunk: Uint8Array, onFrame: (f: Uint8Array) => void): boolean {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    for (;;) {
-      if (this.size < 4) return true;
-      const head = this.peek(4);
-      const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+    const buf =
+      this.pending.length === 0
+        ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : Buffer.concat([this.pending, chunk]);
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const len = buf.readUInt32BE(off);
       if (len < 1 || len > MAX_FRAME) return false;
-      if (this.size < 4 + len) return true;
-      const all = this.take(4 + len);
-      onFrame(all.subarray(4));
+      if (buf.length - off < 4 + len) break;
+      onFrame(buf.subarray(off + 4, off + 4 + len));
+      off += 4 + len;
     }
+    // Copy the tail: the chunk's memory may be reused by the socket.
+    this.pending = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    return true;
+  }
+}
+
+/** Coalesces the frames written to one connection in one tick into one socket write. */
+class Corked {
+  private queue: Uint8Array[] = [];
+
+  constructor(private readonly conn: Connection) {}
+
+  write(frame: Uint8Array): void {
+    this.queue.push(frame);
+    if (this.queue.length === 1) queueMicrotask(() => this.flush());
   }
 
-  private peek(n: number): Uint8Array {
-    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
-    return this.take(n, false);
-  }
-
-  private take(n: number, consume = true): Uint8Array {
-    const joined = Buffer.concat(this.chunks);
-    if (!consume) return joined.subarray(0, n);
-    this.chunks = joined.length > n ? [joined.subarray(n)] : [];
-    this.size = joined.length - n;
-    return joined.subarray(0, n);
+  private flush(): void {
+    const q = this.queue;
+    this.queue = [];
+    this.conn.write(q.length === 1 ? q[0]! : Buffer.concat(q));
   }
 }
 
@@ -83,6 +91,7 @@ interface PendingCall {
 /** Our connection to one peer: connect, handshake, send, match replies; backoff after failure. */
 class PeerLink {
   private conn: Connection | undefined;
+  private out: Corked | undefined;
   private state: "idle" | "connecting" | "ready" = "idle";
   private readonly queue: PendingCall[] = [];
   private readonly inflight = new Map<number, PendingCall>();
@@ -153,7 +162,7 @@ class PeerLink {
   private write(c: PendingCall): void {
     c.written = true;
     this.inflight.set(c.id, c);
-    this.conn!.write(c.bytes);
+    this.out!.write(c.bytes);
   }
 
   private fail(reason: string): void {
@@ -187,6 +196,7 @@ class PeerLink {
       return;
     }
     this.conn = conn;
+    this.out = new Corked(conn);
     const split = new FrameSplitter();
     let welcomed = false;
     conn.onData((chunk) => {
@@ -308,6 +318,7 @@ export class StandinTcpTransport implements RpcTransport {
     this.inbound.add(conn);
     conn.onClose(() => this.inbound.delete(conn));
     const split = new FrameSplitter();
+    const out = new Corked(conn);
     let peer: NodeId | undefined;
     conn.onData((chunk) => {
       const ok = split.push(chunk, (f) => {
@@ -334,7 +345,7 @@ export class StandinTcpTransport implements RpcTransport {
           const idBytes = r.raw(4).slice();
           const method = r.string(255);
           const body = r.raw(r.remaining).slice();
-          this.dispatch(conn, peer, idBytes, method, body);
+          this.dispatch(out, peer, idBytes, method, body);
         } catch (e) {
           this.env.log.warn("bad frame from peer", { error: (e as Error).message });
           conn.destroy();
@@ -344,15 +355,9 @@ export class StandinTcpTransport implements RpcTransport {
     });
   }
 
-  private dispatch(
-    conn: Connection,
-    from: NodeId,
-    id: Uint8Array,
-    method: string,
-    body: Uint8Array,
-  ) {
+  private dispatch(out: Corked, from: NodeId, id: Uint8Array, method: string, body: Uint8Array) {
     const reply = (status: number, payload: Uint8Array) =>
-      conn.write(frame(KIND.response, (w) => w.raw(id).u8(status), payload));
+      out.write(frame(KIND.response, (w) => w.raw(id).u8(status), payload));
     const h = this.handlers.get(method);
     if (!h) {
       reply(2, utf8.encode(`no handler for ${method}`));
