@@ -211,7 +211,7 @@ export function parseNodeConfig(
     readRepair: oneOf(raw, "readRepair", ["async", "blocking", "off"] as const, "async"),
     maxSiblings: int(raw, "maxSiblings", 100, 1, 10_000),
     maxKeyBytes: int(raw, "maxKeyBytes", 1024, 1, 65_536),
-    maxValueBytes: int(raw, "maxValueBytes", 1024 * 1024, 0, 64 * 1024 * 1024),
+    maxValueBytes: int(raw, "maxValueBytes", 1024 * 1024, 0, 8 * 1024 * 1024),
     adminToken: raw.adminToken === undefined ? null : str(raw, "adminToken", ""),
     clusterSecret: str(raw, "clusterSecret", DEFAULT_SECRET),
     vnodes: int(raw, "vnodes", 64, 1, 4096),

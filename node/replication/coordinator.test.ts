@@ -172,6 +172,15 @@ describe("vclock mode", () => {
     expect((await c.settle(co.put(bytes("k"), bytes("z"), ctx))).ok).toBe(true);
   });
 
+  it("refuses a write whose versions would outgrow the record limit", async () => {
+    const c = new SimCluster({ maxRecordBytes: 10 });
+    const co = c.node("n1").coordinator;
+    expect((await c.settle(co.put(bytes("k"), bytes("123456"), null, { w: 3 }))).ok).toBe(true);
+    const e = err(await c.settle(co.put(bytes("k"), bytes("abcdef"), null)));
+    expect([e.code, e.definite]).toEqual(["too_many_siblings", true]);
+    expect(e.message).toMatch(/12 bytes \(limit 10\)/);
+  });
+
   it("a non-owner forwards the write to an owner, skipping owners it cannot reach", async () => {
     const c = new SimCluster({ ids: ["n1", "n2", "n3", "n4"] });
     const key = findKey(c, (owners) => !owners.includes("n4"));

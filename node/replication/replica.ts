@@ -85,7 +85,12 @@ export interface ReplicaOptions {
   mode: ConflictMode;
   /** Most versions (siblings, tombstones included) a coordinated write may leave behind. */
   maxSiblings: number;
+  /** Most bytes of values one key's versions may hold together after a coordinated write (the
+   * whole record must fit the storage engine's value limit). Default 15 MiB. */
+  maxRecordBytes?: number;
 }
+
+export const DEFAULT_MAX_RECORD_BYTES = 15 * 1024 * 1024;
 
 /** Outcome of merging an incoming state into the local one. */
 export interface ApplyResult {
@@ -204,6 +209,18 @@ export class LocalReplica {
           `the write would leave ${after.siblings.length} versions of this key (limit ${this.options.maxSiblings}); read the key and write with its context to resolve the siblings`,
           true,
         );
+      }
+      if (after.mode === "vclock") {
+        let bytes = 0;
+        for (const s of after.siblings) bytes += s.value.length;
+        const max = this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+        if (bytes > max) {
+          throw new ReplicationError(
+            "too_many_siblings",
+            `the write would leave ${after.siblings.length} versions of this key holding ${bytes} bytes (limit ${max}); read the key and write with its context to resolve the siblings`,
+            true,
+          );
+        }
       }
       this.reserved.set(k, dot.counter);
       return fragment;

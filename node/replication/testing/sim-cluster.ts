@@ -26,6 +26,7 @@ export interface SimClusterOptions {
   seed?: number;
   config?: Partial<CoordinatorConfig>;
   maxSiblings?: number;
+  maxRecordBytes?: number;
 }
 
 export class SimCluster {
@@ -48,6 +49,7 @@ export class SimCluster {
       const replica = new LocalReplica(storage, `${id}:00000001`, {
         mode,
         maxSiblings: opts.maxSiblings ?? 64,
+        maxRecordBytes: opts.maxRecordBytes,
       });
       const transport = this.net.transport(id);
       const coordinator = new Coordinator({
