@@ -33,7 +33,9 @@ describe("stand-in TCP transport", () => {
     const replies = await Promise.all(
       Array.from({ length: 200 }, (_, i) => a.t.call("b", "echo", new Uint8Array([i % 256]), 5000)),
     );
-    replies.forEach((r, i) => expect([...r]).toEqual([97, i % 256]));
+    replies.forEach((r, i) => {
+      expect([...r]).toEqual([97, i % 256]);
+    });
     const err = await a.t.call("b", "boom", new Uint8Array(0), 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RpcError);
     expect(err).toMatchObject({ code: "remote", sent: true });
