@@ -30,9 +30,10 @@ import {
 } from "./state.ts";
 
 export interface AcceptorOptions {
-  /** Runs after a newer commit is durable, under the key's lock, before the reply is sent (strong
-   * mode uses it to make the committed value visible to ordinary reads). A failure is reported to
-   * the proposer as an error; the commit itself stays stored. */
+  /** Runs after a newer commit is durable (learned from a commit, or from the `prev` of a
+   * proposal), under the key's lock, before the reply is sent. Strong mode uses it to make the
+   * committed value visible to ordinary reads. A failure is reported to the proposer as an error;
+   * the commit itself stays stored. */
   onCommit?: (key: Uint8Array, commit: Commit) => Promise<void>;
   /** Most keys with a request queued or running at once; beyond it a request is refused (the
    * proposer sees an error and retries elsewhere). Default 100,000. */
@@ -168,6 +169,8 @@ export class PaxosAcceptor {
       const ok = p.round === s.commit.round + 1 && compareBallots(p.ballot, s.promised) >= 0;
       if (ok) s = { promised: p.ballot, accepted: p, commit: s.commit };
       if (s !== before) await this.store(m.key, s);
+      if (s.commit !== before.commit && this.opts.onCommit)
+        await this.opts.onCommit(m.key, s.commit);
       if (ok) this.counters.accepts++;
       else this.counters.proposeRejects++;
       return { accepted: ok, promised: s.promised, commitRound: s.commit.round };

@@ -91,9 +91,9 @@ describe("PaxosProposer", () => {
   it("compare-and-set, serial write and serial read agree on one register", async () => {
     const c = await cluster();
     const [a, b] = [c.nodes[0]!.proposer, c.nodes[1]!.proposer];
-    expect(await sim(c, a.cas(key, null, v("1")))).toEqual({ ok: true, value: v("1"), round: 1 });
+    expect(await sim(c, a.cas(key, null, v("1")))).toMatchObject({ ok: true, value: v("1"), round: 1 });
     const miss = await sim(c, b.cas(key, null, v("x")));
-    expect(miss).toEqual({ ok: false, reason: "compare_failed", current: v("1"), round: 1 });
+    expect(miss).toMatchObject({ ok: false, reason: "compare_failed", current: v("1"), round: 1 });
     expect(text(await sim(c, b.cas(key, v("1"), v("2"))))).toBe("2");
     expect(text(await sim(c, c.nodes[2]!.proposer.read(key)))).toBe("2");
     expect((await sim(c, a.write(key, v("3")))).ok).toBe(true);
@@ -155,7 +155,7 @@ describe("PaxosProposer", () => {
     let hangs = 3; // the first proposal's replies are all lost
     const c = await cluster({ acceptor: hangingProposals(() => hangs-- > 0) });
     const p = c.nodes[0]!.proposer;
-    expect(await sim(c, p.cas(key, null, v("once")))).toEqual({
+    expect(await sim(c, p.cas(key, null, v("once")))).toMatchObject({
       ok: true,
       value: v("once"),
       round: 1,
@@ -175,7 +175,7 @@ describe("PaxosProposer", () => {
       await p2.write(key, v("r1"));
       await p2.write(key, v("r2"));
     })();
-    expect(await sim(c, slow)).toEqual({ ok: true, value: v("mine"), round: 1 });
+    expect(await sim(c, slow)).toMatchObject({ ok: true, value: v("mine"), round: 1 });
     await sim(c, rival);
     expect(p2.stats().completions).toBe(1);
     expect(text(await sim(c, p1.read(key)))).toBe("r2");

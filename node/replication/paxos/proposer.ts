@@ -45,9 +45,9 @@ export type SerialOp =
 export type SerialResult =
   /** The operation took effect. `value` is the register's value after it (for a read: the value
    * read); `round` the Paxos round that holds it. */
-  | { ok: true; value: Value; round: number }
+  | { ok: true; value: Value; round: number; timestamp: number }
   /** Definite: the compare did not match, nothing was written. `current` is the value it saw. */
-  | { ok: false; reason: "compare_failed"; current: Value; round: number };
+  | { ok: false; reason: "compare_failed"; current: Value; round: number; timestamp: number };
 
 export interface ProposerOptions {
   /** Replicas per key (the preference list length). Default 3. */
@@ -91,16 +91,19 @@ export interface ProposerStats {
 
 type Decision = { write: Value } | { done: SerialResult };
 
-function decide(op: SerialOp, current: Value, round: number): Decision {
+function decide(op: SerialOp, c: Commit): Decision {
+  const current = c.update.value;
+  const { round } = c;
+  const timestamp = c.update.timestamp;
   switch (op.kind) {
     case "read":
-      return { done: { ok: true, value: current, round } };
+      return { done: { ok: true, value: current, round, timestamp } };
     case "write":
       return { write: op.value };
     case "cas":
       return valuesEqual(op.expected, current)
         ? { write: op.value }
-        : { done: { ok: false, reason: "compare_failed", current, round } };
+        : { done: { ok: false, reason: "compare_failed", current, round, timestamp } };
   }
 }
 
@@ -118,6 +121,10 @@ function viewOf(replies: readonly PrepareReply[]): View {
   const next = commit.round + 1;
   const clean = replies.filter((r) => r.accepted?.round !== next).length;
   return { commit, clean };
+}
+
+function ok(p: Proposal): SerialResult {
+  return { ok: true, value: p.update.value, round: p.round, timestamp: p.update.timestamp };
 }
 
 function isMaybeApplied(error: unknown): boolean {
@@ -309,7 +316,7 @@ export class PaxosProposer {
           );
         }
         if (sameBallot(origin as Ballot, pending.update.origin))
-          return { ok: true, value: pending.update.value, round: pending.round };
+          return ok(pending);
         // The round our update was meant for went to another update: ours can never be chosen.
         pending = null;
         maybeSent = false;
@@ -325,7 +332,7 @@ export class PaxosProposer {
       // some instant of this call, so a read or a failed compare may answer from it.
       const d =
         !pending && view.clean >= majority
-          ? decide(op, view.commit.update.value, view.commit.round)
+          ? decide(op, view.commit)
           : undefined;
       if (d && "done" in d) return d.done;
       if (granted.length < majority) {
@@ -362,7 +369,7 @@ export class PaxosProposer {
       if (accepts >= majority) {
         const commit = nextCommit(view.commit, proposal);
         await this.commit(key, commit, replicas, majority, deadline);
-        if (ours) return { ok: true, value: proposal.update.value, round: proposal.round };
+        if (ours) return ok(proposal);
         this.counters.completions++;
         if (pending && pending.round === proposal.round) {
           pending = null;
@@ -410,7 +417,12 @@ export class PaxosProposer {
     if (view.clean < majority) return undefined;
     this.counters.probeReads++;
     this.repairLagging(key, res, view.commit, deadline);
-    return { ok: true, value: view.commit.update.value, round: view.commit.round };
+    return {
+      ok: true,
+      value: view.commit.update.value,
+      round: view.commit.round,
+      timestamp: view.commit.update.timestamp,
+    };
   }
 
   private prepare(
