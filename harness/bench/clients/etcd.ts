@@ -1,8 +1,9 @@
 // Load client for etcd through its HTTP/JSON gRPC gateway (/v3/kv/range, /v3/kv/put, /v3/kv/txn),
 // keys and values base64 in JSON, requests spread over the cluster's members.
 
-import type { Dispatcher } from "undici";
+import type { Pool } from "undici";
 import type { ClientSpec, StoreClient } from "../targets/types.ts";
+import { httpCall } from "./http-call.ts";
 import { errorCode, Pools } from "./pools.ts";
 
 interface RangeReply {
@@ -12,6 +13,7 @@ interface RangeReply {
 const b64 = (s: string | Uint8Array): string => Buffer.from(s).toString("base64");
 // range_end "\0" means every key >= key.
 const TO_END = b64("\0");
+const JSON_TYPE = { "content-type": "application/json" };
 
 export function etcdClient(spec: ClientSpec): StoreClient {
   const pools = new Pools(spec);
@@ -19,35 +21,34 @@ export function etcdClient(spec: ClientSpec): StoreClient {
   const serializable = spec.query?.serializable === "true";
 
   async function post(
-    pool: Dispatcher,
+    pool: Pool,
     path: string,
     body: unknown,
   ): Promise<{ status: number; json?: unknown; error?: string }> {
-    const res = await pool.request({
+    const res = await httpCall(pool, {
       path,
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: JSON_TYPE,
       body: JSON.stringify(body),
-      headersTimeout: spec.timeoutMs,
-      bodyTimeout: spec.timeoutMs,
+      timeoutMs: spec.timeoutMs,
     });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) {
-      let error = `http_${res.statusCode}`;
+    const text = res.body.toString();
+    if (res.status !== 200) {
+      let error = `http_${res.status}`;
       try {
         const e = JSON.parse(text) as { error?: string; message?: string };
         const m = (e.message ?? e.error ?? "").toLowerCase();
         if (m.includes("timed out") || m.includes("timeout")) error = "timeout";
         else if (m.includes("leader")) error = "no_leader";
       } catch {}
-      return { status: res.statusCode, error };
+      return { status: res.status, error };
     }
     return { status: 200, json: JSON.parse(text) };
   }
 
-  const range = (pool: Dispatcher, key: string, extra: Record<string, unknown> = {}) =>
+  const range = (pool: Pool, key: string, extra: Record<string, unknown> = {}) =>
     post(pool, "/v3/kv/range", { key: b64(key), serializable, ...extra });
-  const put = (pool: Dispatcher, key: string, value: Uint8Array) =>
+  const put = (pool: Pool, key: string, value: Uint8Array) =>
     post(pool, "/v3/kv/put", { key: b64(key), value: b64(value) });
 
   async function guarded(fn: () => Promise<string>): Promise<string> {

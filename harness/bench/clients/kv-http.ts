@@ -1,19 +1,22 @@
 // Load client for stores that speak quorumlab's HTTP API (docs/api.md): the reference node, and the
 // bare `node:http` ceiling server, which answers the same requests with a constant.
 
-import type { Pool } from "undici";
 import type { ClientSpec, StoreClient } from "../targets/types.ts";
+import { type HttpReply, httpCall } from "./http-call.ts";
 import { errorCode, Pools } from "./pools.ts";
 
 const CONTEXT = "x-quorumlab-context";
+const OCTETS = { "content-type": "application/octet-stream" };
+const ACCEPT_JSON = { accept: "application/json" };
 
-async function jsonError(status: number, body: { text(): Promise<string> }): Promise<string> {
+/** The `error` code of a JSON error reply (docs/api.md), else `http_<status>`. */
+function errorOf(r: HttpReply): string {
   try {
-    const parsed = JSON.parse(await body.text()) as { error?: unknown };
+    const parsed = JSON.parse(r.body.toString()) as { error?: unknown };
     if (typeof parsed.error === "string" && /^[a-z_]{1,40}$/.test(parsed.error))
       return parsed.error;
   } catch {}
-  return `http_${status}`;
+  return `http_${r.status}`;
 }
 
 export function kvHttpClient(spec: ClientSpec): StoreClient {
@@ -22,118 +25,81 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
   const readQuery = pick(q, ["r", "n", "timeout", "consistency"]);
   const writeQuery = pick(q, ["w", "n", "timeout", "consistency"]);
   const serialRead = withParam(pick(q, ["n", "timeout"]), "consistency", "serial");
-  const path = (key: string, query: string): string => `/kv/${encodeURIComponent(key)}${query}`;
+  const casQuery = pick(q, ["timeout"]);
+  const timeoutMs = spec.timeoutMs;
+  const kv = (key: string): string => `/kv/${encodeURIComponent(key)}`;
 
-  async function get(pool: Pool, key: string, query: string, json = false) {
-    return pool.request({
-      path: path(key, query),
-      method: "GET",
-      headers: json ? { accept: "application/json" } : undefined,
-      headersTimeout: spec.timeoutMs,
-      bodyTimeout: spec.timeoutMs,
-    });
-  }
-
-  async function put(
-    pool: Pool,
-    key: string,
-    value: Uint8Array,
-    context?: string,
-  ): Promise<string> {
-    const res = await pool.request({
-      path: path(key, writeQuery),
+  async function put(key: string, value: Uint8Array, context?: string): Promise<string> {
+    const r = await httpCall(pools.next(), {
       method: "PUT",
+      path: kv(key) + writeQuery,
       body: value,
-      headers: context
-        ? { [CONTEXT]: context, "content-type": "application/octet-stream" }
-        : { "content-type": "application/octet-stream" },
-      headersTimeout: spec.timeoutMs,
-      bodyTimeout: spec.timeoutMs,
+      headers: context ? { ...OCTETS, [CONTEXT]: context } : OCTETS,
+      timeoutMs,
     });
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      await res.body.dump();
-      return "ok";
-    }
-    return jsonError(res.statusCode, res.body);
+    return r.status >= 200 && r.status < 300 ? "ok" : errorOf(r);
   }
 
-  async function read(key: string): Promise<string> {
+  const guarded = async (fn: () => Promise<string>): Promise<string> => {
     try {
-      const res = await get(pools.next(), key, readQuery);
-      if (res.statusCode === 200 || res.statusCode === 300) {
-        // A real client reads the value (or the siblings); so does the benchmark.
-        await res.body.arrayBuffer();
-        return "ok";
-      }
-      if (res.statusCode === 404) {
-        await res.body.dump();
-        return "not_found";
-      }
-      return jsonError(res.statusCode, res.body);
+      return await fn();
     } catch (err) {
       return errorCode(err);
     }
-  }
-
-  async function write(key: string, value: Uint8Array): Promise<string> {
-    try {
-      return await put(pools.next(), key, value);
-    } catch (err) {
-      return errorCode(err);
-    }
-  }
+  };
 
   return {
-    read,
-    update: write,
-    insert: write,
+    // The reply body (the value or the siblings) is read in full, as a real client would.
+    read: (key) =>
+      guarded(async () => {
+        const r = await httpCall(pools.next(), {
+          method: "GET",
+          path: kv(key) + readQuery,
+          timeoutMs,
+        });
+        if (r.status === 200 || r.status === 300) return "ok";
+        return r.status === 404 ? "not_found" : errorOf(r);
+      }),
+    update: (key, value) => guarded(() => put(key, value)),
+    insert: (key, value) => guarded(() => put(key, value)),
     async scan() {
       return "unsupported";
     },
-    async readModifyWrite(key, value) {
-      try {
+    readModifyWrite: (key, value) =>
+      guarded(async () => {
+        const r = await httpCall(pools.next(), {
+          method: "GET",
+          path: kv(key) + readQuery,
+          timeoutMs,
+        });
+        if (r.status !== 200 && r.status !== 300 && r.status !== 404) return errorOf(r);
+        const ctx = r.headers[CONTEXT];
+        return put(key, value, typeof ctx === "string" ? ctx : undefined);
+      }),
+    compareAndSet: (key, value) =>
+      guarded(async () => {
         const pool = pools.next();
-        const res = await get(pool, key, readQuery);
-        if (res.statusCode !== 200 && res.statusCode !== 300 && res.statusCode !== 404) {
-          return jsonError(res.statusCode, res.body);
-        }
-        await res.body.arrayBuffer();
-        const ctx = res.headers[CONTEXT];
-        return await put(pool, key, value, typeof ctx === "string" ? ctx : undefined);
-      } catch (err) {
-        return errorCode(err);
-      }
-    },
-    async compareAndSet(key, value) {
-      try {
-        const pool = pools.next();
-        const res = await get(pool, key, serialRead, true);
-        if (res.statusCode !== 200 && res.statusCode !== 404)
-          return jsonError(res.statusCode, res.body);
-        const seen = (await res.body.json()) as { siblings?: Array<{ value?: string }> };
+        const r = await httpCall(pool, {
+          method: "GET",
+          path: kv(key) + serialRead,
+          headers: ACCEPT_JSON,
+          timeoutMs,
+        });
+        if (r.status !== 200 && r.status !== 404) return errorOf(r);
+        const seen = JSON.parse(r.body.toString()) as { siblings?: Array<{ value?: string }> };
         const expected = seen.siblings?.[0]?.value ?? null;
-        const cas = await pool.request({
-          path: `/kv/${encodeURIComponent(key)}/cas${pick(q, ["timeout"])}`,
+        const c = await httpCall(pool, {
           method: "POST",
+          path: `${kv(key)}/cas${casQuery}`,
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ expected, value: Buffer.from(value).toString("base64") }),
-          headersTimeout: spec.timeoutMs,
-          bodyTimeout: spec.timeoutMs,
+          timeoutMs,
         });
-        if (cas.statusCode >= 200 && cas.statusCode < 300) {
-          await cas.body.dump();
-          return "ok";
-        }
+        if (c.status >= 200 && c.status < 300) return "ok";
         // A compare that did not match is a definite failure: an answer, not an error.
-        if (cas.statusCode === 409 || cas.statusCode === 412) {
-          await cas.body.dump();
-          return "conflict";
-        }
-        return jsonError(cas.statusCode, cas.body);
-      } catch (err) {
-        return errorCode(err);
-      }
-    },
+        if (c.status === 409 || c.status === 412) return "conflict";
+        return errorOf(c);
+      }),
     close: () => pools.close(),
   };
 }

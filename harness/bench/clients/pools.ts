@@ -37,7 +37,12 @@ export class Pools {
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown })?.code;
   if (typeof code === "string" && code) {
-    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "timeout";
+    if (
+      code === "UND_ERR_HEADERS_TIMEOUT" ||
+      code === "UND_ERR_BODY_TIMEOUT" ||
+      code === "UND_ERR_CONNECT_TIMEOUT"
+    )
+      return "timeout";
     return code.toLowerCase();
   }
   return err instanceof Error ? `exception_${err.name.toLowerCase()}` : "exception";
