@@ -417,8 +417,15 @@ export async function main(argv: string[]): Promise<number> {
     const older = parsed.compare ? readReport(parsed.compare) : undefined;
     const progress = new Progress();
     const abort = new AbortController();
+    // Ctrl-C reaches this process twice when a wrapper (tsx, npm) relays it too: only a second
+    // signal more than a second after the first quits at once.
+    let interruptedAt = 0;
     const onSignal = (): void => {
-      if (abort.signal.aborted) process.exit(130);
+      if (abort.signal.aborted) {
+        if (Date.now() - interruptedAt > 1000) process.exit(130);
+        return;
+      }
+      interruptedAt = Date.now();
       process.stderr.write("\ninterrupted: stopping the targets (again to quit at once)\n");
       abort.abort();
     };
