@@ -44,7 +44,10 @@ export function httpCall(pool: Pool, call: HttpCall): Promise<HttpReply> {
         },
         onResponseData(_c, chunk) {
           if (!first) first = chunk;
-          else (more ??= [first]).push(chunk);
+          else {
+            more ??= [first];
+            more.push(chunk);
+          }
         },
         onResponseEnd() {
           resolve({ status, headers, body: more ? Buffer.concat(more) : (first ?? EMPTY) });
