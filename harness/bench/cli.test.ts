@@ -3,8 +3,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { main, parseDuration, parseRunArgs, summarize } from "../commands/bench.ts";
+import { delegate, main, parseDuration, parseRunArgs, summarize } from "../commands/bench.ts";
 import { renderBenchHtml } from "./html.ts";
 import { runMicro } from "./micro.ts";
 import { Progress } from "./progress.ts";
@@ -20,7 +21,7 @@ describe("options", () => {
     const p = parseRunArgs([]);
     if (p === "help") throw new Error("unexpected help");
     expect(p.bench).toMatchObject({
-      durationMs: 6000,
+      durationMs: 5000,
       warmupMs: 2000,
       concurrency: 64,
       recordCount: 10_000,
@@ -128,6 +129,20 @@ describe("options", () => {
     expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be one of/);
     expect(await main(["--rate", "-3"])).toBe(2);
     expect(await main(["--bogus"])).toBe(2);
+  });
+});
+
+describe("storage and checker subcommands", () => {
+  it("run the owning part's main(argv) when present, and say so when absent", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ql-delegate-"));
+    dirs.push(dir);
+    fs.writeFileSync(
+      path.join(dir, "storage.ts"),
+      "export async function main(argv) { return argv.length === 2 && argv[0] === '--keys' ? 7 : 1; }\n",
+    );
+    const url = pathToFileURL(`${dir}/`);
+    expect(await delegate("storage", ["--keys", "10"], url)).toBe(7);
+    expect(await delegate("checker", [], url)).toBe(2);
   });
 });
 

@@ -2,6 +2,7 @@
 // the loop and reports progress and the result. Runs in its own worker thread (see phase.ts) so it
 // shares an event loop with nothing else; it can also run inline (tests).
 
+import { performance } from "node:perf_hooks";
 import {
   type BenchOp,
   LoadStream,
@@ -30,6 +31,9 @@ export interface PhaseTask {
 
 export interface PhaseOutput {
   result: LoopResult;
+  /** Share of the phase the load client's event loop was busy (0..1). Near 1, the client — not
+   * the target — limited the throughput. */
+  clientUtilization: number;
   /** Key number of the next insert after this phase (the key space grew by the inserts). */
   nextInsert: number;
 }
@@ -70,12 +74,15 @@ export async function runPhaseInline(
       source = stream;
       nextInsert = () => stream.inserts.issued;
     }
+    const elu = performance.eventLoopUtilization();
     const result = await runLoop(source, (op) => execute(client, op), {
       ...task.loop,
       signal,
       onProgress,
     });
-    return { result, nextInsert: nextInsert() };
+    const clientUtilization =
+      Math.round(performance.eventLoopUtilization(elu).utilization * 1000) / 1000;
+    return { result, nextInsert: nextInsert(), clientUtilization };
   } finally {
     await client.close();
   }

@@ -60,6 +60,9 @@ export interface ResultRecord {
   timeline: TimelinePoint[];
   open?: { targetRate: number; maxBacklog: number; serviceTime: LatencySummary };
   abandoned: number;
+  /** Share of the run the load client's event loop was busy (0..1); near 1 the client, not the
+   * target, limited the throughput. */
+  clientUtilization?: number;
 }
 
 export interface MicroRecord {
@@ -230,6 +233,7 @@ export function validateReport(x: unknown): string[] {
           for (const f of ["second", "width", "ops", "errors", "p50Us", "p99Us", "maxUs"])
             num(pt[f], `${p}.timeline[${j}].${f}`);
         });
+      if (r.clientUtilization !== undefined) num(r.clientUtilization, `${p}.clientUtilization`);
       if (r.mode === "open") {
         if (!isObj(r.open)) errs.push(`${p}.open: expected the open-loop figures`);
         else {

@@ -348,6 +348,7 @@ async function benchTarget(
       0,
       `${opts.recordCount} records of ${opts.valueSize} bytes`,
     );
+    rec.clientUtilization = out.clientUtilization;
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
     if (out.result.errors > 0) {
@@ -456,6 +457,7 @@ async function benchTarget(
       opts.warmupMs,
       w.concurrency ? `${w.concurrency} clients (the workload's own)` : undefined,
     );
+    rec.clientUtilization = out.clientUtilization;
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
   }

@@ -47,6 +47,8 @@ describe("npm run bench (smoke)", () => {
     expect(a.errors).toBe(0);
     expect(Object.keys(a.byKind).sort()).toEqual(["read", "update"]);
     expect(a.timeline.length).toBeGreaterThanOrEqual(2);
+    expect(a.clientUtilization).toBeGreaterThan(0);
+    expect(a.clientUtilization).toBeLessThanOrEqual(1);
     const raw = report.results.find((r) => r.target === "http" && r.workload === "http-get")!;
     expect(raw).toMatchObject({ status: "ok", tool: "autocannon" });
     expect(report.machine.cpus).toBeGreaterThan(0);
