@@ -118,6 +118,9 @@ describe("options", () => {
     });
     expect(p).toMatchObject({ compare: "old.json", threshold: 0.2, out: "x", html: false });
     expect(parseDuration("1.5s", "x")).toBe(1500);
+    const batch = parseRunArgs(["--sync", "batch:5"]);
+    if (batch === "help") throw new Error("unexpected help");
+    expect(batch.bench).toMatchObject({ sync: "batch", syncWindowMs: 5 });
   });
 
   it("refuses bad options with exit code 2", async () => {
@@ -126,7 +129,8 @@ describe("options", () => {
     expect(() => parseRunArgs(["--n", "5", "--nodes", "3"])).toThrow(/larger than --nodes/);
     expect(() => parseRunArgs(["--r", "4"])).toThrow(/--r must be/);
     expect(() => parseRunArgs(["--duration", "soon"])).toThrow(/not a duration/);
-    expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be one of/);
+    expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be always, none/);
+    expect(() => parseRunArgs(["--sync", "always:5"])).toThrow(/--sync must be/);
     expect(await main(["--rate", "-3"])).toBe(2);
     expect(await main(["--bogus"])).toBe(2);
   });

@@ -55,6 +55,7 @@ export interface BenchOptions {
   consistency?: string;
   conflictMode: "vclock" | "lww";
   sync: "always" | "batch" | "periodic" | "none";
+  syncWindowMs?: number;
   refEndpoints?: string[];
   seed: number;
   timeoutMs: number;
@@ -216,6 +217,7 @@ export async function runBench(
         consistency: opts.consistency,
         conflictMode: opts.conflictMode,
         sync: opts.sync,
+        syncWindowMs: opts.syncWindowMs,
         refEndpoints: opts.refEndpoints,
         seed: opts.seed,
       };

@@ -51,8 +51,8 @@ Reference node:
   --nodes <n>  --n <n>  --r <n>  --w <n>   cluster size and quorums (default 3, N=3, R/W node default)
   --consistency <c>      one | quorum | all | serial (per request)
   --conflict-mode <m>    vclock | lww (default vclock)
-  --sync <mode>          commit-log sync: always | batch | periodic | none (default always); Redis's
-                         AOF follows it, etcd always fsyncs
+  --sync <mode>          commit-log sync: always | batch[:ms] | periodic[:ms] | none (default
+                         always); Redis's AOF follows it, etcd always fsyncs
   --ref-endpoints <urls> benchmark a running cluster (npm run cluster -- up) instead of starting one
 Output:
   --out <dir>            store root (default store/bench)
@@ -98,6 +98,17 @@ const list = (s: string | undefined): string[] | undefined =>
     ?.split(",")
     .map((x) => x.trim())
     .filter(Boolean);
+
+/** `--sync always|none|batch[:ms]|periodic[:ms]`. */
+export function parseSync(s: string | undefined): Pick<BenchOptions, "sync" | "syncWindowMs"> {
+  if (s === undefined) return { sync: "always" };
+  const m = /^(always|none|batch|periodic)(?::(\d+))?$/.exec(s);
+  if (!m || (m[2] !== undefined && (m[1] === "always" || m[1] === "none"))) {
+    throw new UsageError(`--sync must be always, none, batch[:ms] or periodic[:ms], got "${s}"`);
+  }
+  const sync = m[1] as BenchOptions["sync"];
+  return m[2] === undefined ? { sync } : { sync, syncWindowMs: Number(m[2]) };
+}
 
 export interface ParsedRun {
   bench: BenchOptions;
@@ -192,8 +203,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
     ] as const),
     conflictMode:
       oneOf(values["conflict-mode"], "--conflict-mode", ["vclock", "lww"] as const) ?? "vclock",
-    sync:
-      oneOf(values.sync, "--sync", ["always", "batch", "periodic", "none"] as const) ?? "always",
+    ...parseSync(values.sync),
     refEndpoints: list(values["ref-endpoints"]),
     seed: int(values.seed, "--seed", 0, 2 ** 32 - 1) ?? 1,
     timeoutMs: values.timeout ? parseDuration(values.timeout, "--timeout") : 10_000,

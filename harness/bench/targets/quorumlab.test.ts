@@ -3,10 +3,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { kvHttpClient } from "../clients/kv-http.ts";
 import { type FakeNode, startFakeNode } from "./fake-node.ts";
-import { quorumlabTarget, type RefLauncher } from "./quorumlab.ts";
+import { findLauncher, quorumlabTarget, type RefLauncher } from "./quorumlab.ts";
 import type { TargetOptions } from "./types.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -178,11 +179,55 @@ describe("quorumlab target", () => {
       n: 3,
       r: 2,
       w: 3,
-      sync: "batch",
+      sync: "batch:2",
       conflictMode: "lww",
     });
     await running.stop();
     expect(stopped).toBe(true);
+  });
+
+  it("finds harness/runtime/local-cluster.ts and passes the node its settings", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ql-runtime-"));
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const fakeNode = pathToFileURL(path.join(import.meta.dirname, "fake-node.ts")).href;
+    fs.writeFileSync(
+      path.join(dir, "local-cluster.ts"),
+      `import { startFakeNode } from ${JSON.stringify(fakeNode)};
+export const calls = [];
+export async function startLocalCluster(opts) {
+  calls.push(opts);
+  const nodes = await Promise.all(Array.from({ length: opts.nodes }, () => startFakeNode()));
+  return { nodes: nodes.map((n) => ({ http: n.url })), stop: async () => { for (const n of nodes) await n.close(); calls.push("stopped"); } };
+}
+`,
+    );
+    const runtime = pathToFileURL(`${dir}/`);
+    const launcher = await findLauncher(runtime);
+    if (typeof launcher === "string") throw new Error(launcher);
+    const t = quorumlabTarget(launcher);
+    const opts = options({
+      nodes: 3,
+      n: 3,
+      r: 2,
+      w: 2,
+      sync: "batch",
+      syncWindowMs: 5,
+      conflictMode: "lww",
+      seed: 4,
+    });
+    const running = await t.start(opts);
+    const mod = (await import(new URL("local-cluster.ts", runtime).href)) as { calls: unknown[] };
+    expect(mod.calls[0]).toMatchObject({
+      nodes: 3,
+      dir: opts.workDir,
+      settings: { n: 3, r: 2, w: 2, sync: "batch:5", mode: "lww", seed: 4 },
+    });
+    expect(running.client(3, 1000).endpoints).toHaveLength(3);
+    await running.stop();
+    expect(mod.calls.at(-1)).toBe("stopped");
+    expect(await findLauncher(pathToFileURL(`${path.join(dir, "none")}/`))).toMatch(
+      /not in this checkout/,
+    );
   });
 
   it("says how to get a cluster when there is neither a launcher nor endpoints", async () => {

@@ -1,5 +1,5 @@
-// Target: the reference node cluster. Started through the node launcher (harness/runtime/launch.ts,
-// issue 3) when this checkout has it, or an already running cluster given by --ref-endpoints (e.g.
+// Target: the reference node cluster. Started through the node launcher
+// (harness/runtime/local-cluster.ts, issue 3) when this checkout has it, or an already running cluster given by --ref-endpoints (e.g.
 // one started with `npm run cluster -- up`). Spoken to through the client API of docs/api.md.
 
 import * as fs from "node:fs";
@@ -14,6 +14,7 @@ export interface RefClusterRequest {
   r?: number;
   w?: number;
   sync: TargetOptions["sync"];
+  syncWindowMs?: number;
   conflictMode: TargetOptions["conflictMode"];
   dataDir: string;
   seed: number;
@@ -29,19 +30,70 @@ export interface RefCluster {
 
 export type RefLauncher = (req: RefClusterRequest) => Promise<RefCluster>;
 
-const LAUNCH = new URL("../../runtime/launch.ts", import.meta.url);
+const RUNTIME = new URL("../../runtime/", import.meta.url);
 
-/** The launcher from harness/runtime/launch.ts, if this checkout has one the bench can call: an
- * export `launchCluster(req: RefClusterRequest): Promise<RefCluster>`. */
-export async function findLauncher(): Promise<RefLauncher | string> {
-  if (!fs.existsSync(fileURLToPath(LAUNCH))) {
-    return "the reference node launcher (harness/runtime/launch.ts, issue 3) is not in this checkout";
+/** What harness/runtime/local-cluster.ts (issue 3) offers: `startLocalCluster`. Declared here,
+ * structurally, because the bench must also work in a checkout that does not have it yet. */
+interface LocalClusterModule {
+  startLocalCluster(opts: {
+    nodes: number;
+    dir: string;
+    settings?: Record<string, string | number>;
+    readyTimeoutMs?: number;
+  }): Promise<{ nodes: Array<{ http: string }>; stop(): Promise<void> }>;
+}
+
+/** The node's `sync` setting (docs/node.md): always, none, batch:<ms>, periodic:<ms>. */
+export function nodeSync(sync: TargetOptions["sync"], windowMs?: number): string {
+  if (sync === "batch") return `batch:${windowMs ?? 2}`;
+  if (sync === "periodic") return `periodic:${windowMs ?? 10_000}`;
+  return sync;
+}
+
+/** A launcher over harness/runtime/local-cluster.ts's `startLocalCluster`. */
+export function localClusterLauncher(mod: LocalClusterModule): RefLauncher {
+  return async (req) => {
+    const settings: Record<string, string | number> = {
+      n: req.n,
+      sync: nodeSync(req.sync, req.syncWindowMs),
+      mode: req.conflictMode,
+      seed: req.seed,
+    };
+    if (req.r !== undefined) settings.r = req.r;
+    if (req.w !== undefined) settings.w = req.w;
+    const cluster = await mod.startLocalCluster({
+      nodes: req.nodes,
+      dir: req.dataDir,
+      settings,
+      readyTimeoutMs: 60_000,
+    });
+    return {
+      endpoints: cluster.nodes.map((n) => n.http),
+      version: `quorumlab ${readVersion()}`,
+      config: { launcher: "harness/runtime/local-cluster.ts", settings },
+      stop: () => cluster.stop(),
+    };
+  };
+}
+
+/**
+ * The launcher this checkout offers, or why there is none: harness/runtime/local-cluster.ts's
+ * `startLocalCluster`, else an export `launchCluster(req: RefClusterRequest): Promise<RefCluster>`
+ * of harness/runtime/launch.ts. `runtimeDir` is for tests.
+ */
+export async function findLauncher(runtimeDir: URL = RUNTIME): Promise<RefLauncher | string> {
+  const local = new URL("local-cluster.ts", runtimeDir);
+  if (fs.existsSync(fileURLToPath(local))) {
+    const mod = (await import(local.href)) as Partial<LocalClusterModule>;
+    if (typeof mod.startLocalCluster === "function")
+      return localClusterLauncher(mod as LocalClusterModule);
   }
-  const mod = (await import(LAUNCH.href)) as { launchCluster?: unknown };
-  if (typeof mod.launchCluster !== "function") {
-    return "harness/runtime/launch.ts has no launchCluster(request) export; wire it in harness/bench/targets/quorumlab.ts";
+  const launch = new URL("launch.ts", runtimeDir);
+  if (fs.existsSync(fileURLToPath(launch))) {
+    const mod = (await import(launch.href)) as { launchCluster?: unknown };
+    if (typeof mod.launchCluster === "function") return mod.launchCluster as RefLauncher;
   }
-  return mod.launchCluster as RefLauncher;
+  return "the reference node launcher (harness/runtime/local-cluster.ts, issue 3) is not in this checkout";
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -112,6 +164,7 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           r: opts.r,
           w: opts.w,
           sync: opts.sync,
+          syncWindowMs: opts.syncWindowMs,
           conflictMode: opts.conflictMode,
           dataDir: opts.workDir,
           seed: opts.seed,
@@ -149,7 +202,7 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           r: opts.r ?? "default",
           w: opts.w ?? "default",
           consistency: opts.consistency ?? "default",
-          sync: opts.sync,
+          sync: nodeSync(opts.sync, opts.syncWindowMs),
           conflictMode: opts.conflictMode,
         },
         client: (connections, timeoutMs) => ({

@@ -21,6 +21,9 @@ export interface TargetOptions {
   /** Commit-log durability: `always` (fsync before ack, group commit), `batch`, `periodic`, `none`.
    * etcd and Redis get the closest setting (see docs/bench.md). */
   sync: "always" | "batch" | "periodic" | "none";
+  /** The window of `batch` / the period of `periodic`, ms (node defaults: 2 and 10000, as
+   * Cassandra's). */
+  syncWindowMs?: number;
   /** An already running reference cluster (client URLs); then nothing is started or stopped. */
   refEndpoints?: string[];
   seed: number;
