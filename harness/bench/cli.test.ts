@@ -22,7 +22,7 @@ describe("options", () => {
     if (p === "help") throw new Error("unexpected help");
     expect(p.bench).toMatchObject({
       durationMs: 5000,
-      warmupMs: 2000,
+      warmupMs: 1000,
       concurrency: 64,
       recordCount: 10_000,
       valueSize: 100,
