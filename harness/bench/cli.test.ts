@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { delegate, main, parseDuration, parseRunArgs, summarize } from "../commands/bench.ts";
-import { renderBenchHtml } from "./html.ts";
+import { benchPageModel, renderBenchHtml } from "./html.ts";
 import { runMicro } from "./micro.ts";
 import { Progress } from "./progress.ts";
 import { sampleReport, sampleResult } from "./report-fixtures.ts";
@@ -243,7 +243,21 @@ describe("bench.html and the summary", () => {
       { ...sampleResult("quorumlab", "http-get", 9000, 1000), tool: "autocannon" },
       { ...sampleResult("http", "http-get", 12_000, 900), tool: "autocannon" },
     ]);
+    const model = benchPageModel(report);
+    expect(model.throughput.categories).toEqual(["a", "http-get"]);
+    expect(model.throughput.series.map((x) => [x.label, x.values])).toEqual([
+      ["quorumlab", [3000, 9000]],
+      ["etcd", [1000, null]],
+      ["http", [null, 12_000]],
+    ]);
+    expect(model.percentiles[0]!.series[0]).toMatchObject({
+      label: "quorumlab",
+      percentiles: [50, 90, 99, 99.9],
+      values: [0.09, 2, 4, 4],
+    });
+    expect(model.overTime[0]!.throughput.times).toEqual([0]);
     const html = renderBenchHtml(report);
+    expect(html).toContain("a: latency by percentile");
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
     expect(html).toContain("Throughput per workload");
