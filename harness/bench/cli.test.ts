@@ -147,31 +147,42 @@ describe("storage and checker subcommands", () => {
     const url = pathToFileURL(`${dir}/`);
     expect(await delegate("storage", ["--keys", "10"], url)).toBe(7);
     expect(await delegate("checker", [], url)).toBe(2);
+    // A script-style file (runs when loaded) runs in a child process with the arguments.
+    fs.writeFileSync(
+      path.join(dir, "checker.ts"),
+      "process.exitCode = process.argv.slice(2).join(',') === '--only,etcd' ? 5 : 1;\n",
+    );
+    expect(await delegate("checker", ["--only", "etcd"], url)).toBe(5);
   });
 });
 
 describe("micro", () => {
-  it("discovers suite files, runs their tasks, and skips files without a suite", async () => {
+  it("discovers suite files and runs their tasks; script-style files run on their own", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ql-micro-"));
     dirs.push(dir);
     fs.writeFileSync(
       path.join(dir, "sum.ts"),
       `export const suite = { name: "sum", register(b) { let s = 0; b.add("add", () => { s += 1; }).add("other", () => { s -= 1; }); } };\n`,
     );
-    fs.writeFileSync(path.join(dir, "nothing.ts"), "export const x = 1;\n");
+    fs.writeFileSync(path.join(dir, "script.ts"), "process.exitCode = 3;\n");
     fs.writeFileSync(path.join(dir, "sum.test.ts"), "throw new Error('tests are not suites');\n");
-    const skipped: string[] = [];
+    const scripts: string[] = [];
     const recs = await runMicro({
       dir,
       timeMs: 20,
       warmupMs: 5,
-      filter: ["sum/add"],
-      onSkip: (f) => skipped.push(path.basename(f)),
+      filter: ["sum/add", "script"],
+      runScript: async (f) => {
+        scripts.push(path.basename(f));
+        return 3;
+      },
+      onScript: (f, code) => scripts.push(`${path.basename(f)}:${code}`),
     });
     expect(recs.map((r) => `${r.suite}/${r.name}`)).toEqual(["sum/add"]);
     expect(recs[0]!.opsPerSecond).toBeGreaterThan(0);
     expect(recs[0]!.samples).toBeGreaterThan(0);
-    expect(skipped).toEqual(["nothing.ts"]);
+    // A script-style file runs on its own (here a stand-in runner), not in this process.
+    expect(scripts).toEqual(["script.ts", "script.ts:3"]);
   });
 
   it("the shipped suites load", async () => {

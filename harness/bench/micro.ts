@@ -1,12 +1,15 @@
-// `bench micro`: tinybench micro-benchmarks. Every harness/bench/micro/<name>.ts exporting
-// `suite: MicroSuite` is discovered and run — other parts of the repo add their own file there
-// (ring lookup, vector-clock merge, Bloom filter, memtable insert, ...).
+// `bench micro`: tinybench micro-benchmarks. Every harness/bench/micro/<name>.ts is discovered —
+// other parts of the repo add their own file there (ring lookup, vector-clock merge, Bloom filter,
+// memtable insert, ...). A file exporting `suite: MicroSuite` runs in this process and its figures
+// go to bench.json; any other file is a script and runs in a child process with its own defaults
+// and its own output.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Bench } from "tinybench";
 import type { MicroRecord } from "./report.ts";
+import { exportsName, runScript } from "./script.ts";
 
 /** What a file in harness/bench/micro/ exports as `suite`. */
 export interface MicroSuite {
@@ -40,15 +43,29 @@ export interface MicroOptions {
   dir?: string;
   onTask?: (rec: MicroRecord) => void;
   onSkip?: (file: string, why: string) => void;
+  /** Runs a script-style file; default: a child process with inherited output. */
+  runScript?: (file: string) => Promise<number>;
+  onScript?: (file: string, exitCode: number) => void;
 }
 
 export async function runMicro(opts: MicroOptions): Promise<MicroRecord[]> {
   const out: MicroRecord[] = [];
   for (const file of microFiles(opts.dir)) {
+    const name = path.basename(file, ".ts");
+    if (!exportsName(file, "suite")) {
+      if (
+        opts.filter?.length &&
+        !opts.filter.some((f) => name.includes(f) || f.startsWith(`${name}/`))
+      )
+        continue;
+      const code = await (opts.runScript ?? ((f: string) => runScript(f, [])))(file);
+      opts.onScript?.(file, code);
+      continue;
+    }
     const mod = (await import(pathToFileURL(file).href)) as { suite?: MicroSuite };
     const suite = mod.suite;
     if (!suite || typeof suite.register !== "function") {
-      opts.onSkip?.(file, "exports no `suite: MicroSuite`");
+      opts.onSkip?.(file, "its `suite` export is not a MicroSuite");
       continue;
     }
     const bench = new Bench({

@@ -4,7 +4,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { KEY_DISTRIBUTIONS, WORKLOADS } from "../../workloads/ycsb.ts";
 import { compareReports, formatComparison } from "../bench/compare.ts";
@@ -13,6 +13,7 @@ import { runMicro } from "../bench/micro.ts";
 import { Progress } from "../bench/progress.ts";
 import { BENCH_SCHEMA, type BenchReport, machineInfo, validateReport } from "../bench/report.ts";
 import { type BenchOptions, plannedSeconds, RAW_WORKLOAD, runBench } from "../bench/runner.ts";
+import { exportsName, runScript } from "../bench/script.ts";
 import { fmtRate, fmtRatio, fmtUs, formatTable } from "../bench/table.ts";
 import { TARGET_NAMES } from "../bench/targets/index.ts";
 
@@ -339,9 +340,11 @@ export async function delegate(
     );
     return 2;
   }
+  // A module exporting main(argv) runs here; a script (it runs when loaded) in a child process.
+  if (!exportsName(fileURLToPath(file), "main")) return runScript(fileURLToPath(file), argv);
   const mod = (await import(file.href)) as { main?: (argv: string[]) => Promise<number> };
   if (typeof mod.main !== "function") {
-    process.stderr.write(`harness/bench/${which}.ts exports no main(argv): Promise<number>\n`);
+    process.stderr.write(`harness/bench/${which}.ts: its main export is not a function\n`);
     return 2;
   }
   return mod.main(argv);
@@ -373,6 +376,10 @@ async function micro(argv: string[], out: string): Promise<number> {
     onTask: (r) =>
       process.stderr.write(`[micro] ${r.suite}/${r.name}: ${fmtRate(r.opsPerSecond)} ops/s\n`),
     onSkip: (f, why) => process.stderr.write(`[micro] skipped ${path.basename(f)}: ${why}\n`),
+    onScript: (f, code) =>
+      process.stderr.write(
+        `[micro] ${path.basename(f)} ran as a script (exit ${code}); its figures are in its output above\n`,
+      ),
   });
   const finished = new Date();
   const report: BenchReport = {
