@@ -80,6 +80,26 @@ for (const target of [redisTarget, etcdTarget]) {
   });
 }
 
+describe("a missing binary", () => {
+  it("makes etcd and redis skip with how to install them, and start refuse", async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      for (const t of [etcdTarget, redisTarget]) {
+        const probe = await t.probe(options());
+        expect(probe).toMatchObject({
+          available: false,
+          reason: expect.stringMatching(/is not installed/),
+          install: expect.stringMatching(/apt-get install -y/),
+        });
+        await expect(t.start(options())).rejects.toThrow(/is not installed/);
+      }
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
+
 describe("redis scan", () => {
   it("returns the next keys in order from the index", async (ctx) => {
     const probe = await redisTarget.probe(options());
