@@ -89,5 +89,3 @@ export interface StoreClient {
   compareAndSet(key: string, value: Uint8Array): Promise<string>;
   close(): Promise<void>;
 }
-
-export const ALL_OPS: readonly Capability[] = ["read", "update", "insert", "scan", "rmw", "cas"];
