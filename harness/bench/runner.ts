@@ -27,6 +27,7 @@ import {
   type TargetRecord,
 } from "./report.ts";
 import { targetByName } from "./targets/index.ts";
+import { removeAtExit } from "./targets/process.ts";
 import type { BenchTarget, Capability, RunningTarget, TargetOptions } from "./targets/types.ts";
 
 /** The autocannon workload: one fixed GET of a loaded key. */
@@ -195,6 +196,7 @@ export async function runBench(
   const results: ResultRecord[] = [];
   const connections = opts.connections ?? opts.concurrency;
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "quorumlab-bench-"));
+  const cleanup = opts.keep ? undefined : removeAtExit(workRoot);
   const resolveTarget = deps.target ?? targetByName;
   const phase =
     deps.phase ??
@@ -275,6 +277,7 @@ export async function runBench(
     }
   } finally {
     if (!opts.keep) fs.rmSync(workRoot, { recursive: true, force: true });
+    cleanup?.release();
   }
   const finished = new Date();
   return {

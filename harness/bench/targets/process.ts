@@ -16,9 +16,21 @@ function hookExit(): void {
   process.on("exit", killAllChildren);
 }
 
-/** Kills every child still alive (synchronously; for exit paths). */
+/** Kills every child still alive and removes the registered temp dirs (synchronously; for exit
+ * paths, e.g. a second Ctrl-C that skips the graceful teardown). */
 export function killAllChildren(): void {
   for (const p of live) p.kill("SIGKILL");
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+const tempDirs = new Set<string>();
+
+/** Removes `dir` at exit unless `release`d first. */
+export function removeAtExit(dir: string): { release(): void } {
+  hookExit();
+  tempDirs.add(dir);
+  return { release: () => void tempDirs.delete(dir) };
 }
 
 export interface Spawned {
