@@ -168,6 +168,28 @@ describe("runBench", () => {
     expect(tasks[1]!.client.connections).toBe(16);
   });
 
+  it("records a workload whose load client crashed as failed and goes on", async () => {
+    const report = await runBench(
+      { ...OPTS, targets: ["fake"], workloads: ["a", "b"] },
+      () => {},
+      undefined,
+      {
+        target: fakeTargets([]),
+        phase: async (task) => {
+          if (task.workload?.name === "a") throw new Error("worker exited with code 1");
+          return { result: loopResult(task), nextInsert: 100, clientUtilization: 0.1 };
+        },
+      },
+    );
+    expect(validateReport(report)).toEqual([]);
+    expect(report.results.map((r) => `${r.workload}:${r.status}`)).toEqual([
+      "load:ok",
+      "a:failed",
+      "b:ok",
+    ]);
+    expect(report.results[1]!.note).toMatch(/load client failed: worker exited/);
+  });
+
   it("stops a target whose load phase errs, and records why", async () => {
     const stopped: string[] = [];
     const report = await runBench(

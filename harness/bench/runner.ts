@@ -434,24 +434,42 @@ async function benchTarget(
       workload: w.name,
       plannedMs: opts.warmupMs + opts.durationMs,
     });
-    const out = await phase(
-      {
-        phase: "run",
-        client: { ...client, connections: Math.min(connections, open ? connections : concurrency) },
-        workload: w,
-        ycsb,
-        loop: {
-          mode: open ? "open" : "closed",
-          concurrency: open ? Math.max(concurrency, 4096) : concurrency,
-          rate: opts.rate,
-          warmupMs: opts.warmupMs,
-          durationMs: opts.durationMs,
-          drainMs: opts.timeoutMs,
+    let out: PhaseOutput;
+    try {
+      out = await phase(
+        {
+          phase: "run",
+          client: {
+            ...client,
+            connections: Math.min(connections, open ? connections : concurrency),
+          },
+          workload: w,
+          ycsb,
+          loop: {
+            mode: open ? "open" : "closed",
+            concurrency: open ? Math.max(concurrency, 4096) : concurrency,
+            rate: opts.rate,
+            warmupMs: opts.warmupMs,
+            durationMs: opts.durationMs,
+            drainMs: opts.timeoutMs,
+          },
         },
-      },
-      signal,
-      progress(w.name),
-    );
+        signal,
+        progress(w.name),
+      );
+    } catch (err) {
+      // One broken workload (the load client crashed) does not end the target's other workloads.
+      const rec = skipped(
+        name,
+        w.name,
+        `the load client failed: ${err instanceof Error ? err.message : String(err)}`,
+        opts,
+        "failed",
+      );
+      results.push(rec);
+      onEvent({ type: "phase-end", record: rec });
+      continue;
+    }
     nextInsert = out.nextInsert;
     const rec = toRecord(
       name,
