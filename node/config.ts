@@ -2,6 +2,7 @@
 // Unknown options and keys are errors, never ignored. docs/node.md lists every setting.
 
 import { parseArgs } from "node:util";
+import { DEFAULT_VNODES } from "./cluster/ring.ts";
 import type { ReadRepairMode } from "./replication/coordinator.ts";
 import type { ConflictMode } from "./replication/versions.ts";
 import type { SyncMode } from "./storage/types.ts";
@@ -28,6 +29,8 @@ export interface NodeConfig {
   adminToken: string | null;
   clusterSecret: string;
   vnodes: number;
+  gossipIntervalMs: number;
+  phiThreshold: number;
   logLevel: "debug" | "info" | "warn" | "error";
   seed: number | null;
 }
@@ -91,7 +94,17 @@ const SETTINGS: Record<string, Setting> = {
   vnodes: {
     flag: "vnodes",
     type: "int",
-    help: "virtual nodes (tokens) per node on the ring (64 in the stand-in ring)",
+    help: "virtual nodes (tokens) per node on the ring (1024)",
+  },
+  gossipIntervalMs: {
+    flag: "gossip-interval-ms",
+    type: "int",
+    help: "gossip round interval, ms (1000)",
+  },
+  phiThreshold: {
+    flag: "phi-threshold",
+    type: "int",
+    help: "phi-accrual threshold at which a member is believed down (8)",
   },
   logLevel: { flag: "log-level", type: "string", help: "debug | info | warn | error (info)" },
   seed: { flag: "seed", type: "int", help: "seed of the node's random source (random)" },
@@ -214,7 +227,9 @@ export function parseNodeConfig(
     maxValueBytes: int(raw, "maxValueBytes", 1024 * 1024, 0, 8 * 1024 * 1024),
     adminToken: raw.adminToken === undefined ? null : str(raw, "adminToken", ""),
     clusterSecret: str(raw, "clusterSecret", DEFAULT_SECRET),
-    vnodes: int(raw, "vnodes", 64, 1, 4096),
+    vnodes: int(raw, "vnodes", DEFAULT_VNODES, 1, 4096),
+    gossipIntervalMs: int(raw, "gossipIntervalMs", 1000, 10, 60_000),
+    phiThreshold: int(raw, "phiThreshold", 8, 1, 100),
     logLevel: oneOf(raw, "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
     seed: raw.seed === undefined ? null : int(raw, "seed", 0, 0, 2 ** 31 - 1),
   };

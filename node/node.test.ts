@@ -207,18 +207,29 @@ describe("a 3-node vclock cluster", () => {
       expect([r.status, r.body]).toEqual([200, `v${i}`]);
     }
     await cluster.nodes[1]!.launched.kill();
-    // The first write after the second kill may reach n1's own replica before n2 is found gone
-    // (indefinite); once n1 knows, it refuses before writing anything (definite).
+    // Until n1's failure detector convicts n2 and n3, a write reaches n1's own replica and then
+    // misses W (indefinite); once n1 knows, it refuses before writing anything (definite).
     const outcomes: { key: string; definite: boolean }[] = [];
-    for (let i = 0; i < 6; i++) {
-      const key = `two-down-${i}`;
+    const write = async (key: string) => {
       const w = await req(url(0, `/kv/${key}`), { method: "PUT", body: "x" });
       expect([503, 504]).toContain(w.status);
       const j = w.json();
       expect(j.error).toMatch(/^(unavailable|timeout)$/);
       outcomes.push({ key, definite: j.definite as boolean });
-    }
-    expect(outcomes.at(-1)!.definite).toBe(true);
+    };
+    for (let i = 0; i < 3; i++) await write(`two-down-${i}`);
+    await waitFor(
+      "n1 to see n2 and n3 down",
+      async () => {
+        const m = (await admin(0, "/admin/members")).json() as {
+          members: { id: string; state: string }[];
+        };
+        return m.members.filter((x) => x.state === "down").length === 2;
+      },
+      60_000,
+    );
+    for (let i = 3; i < 6; i++) await write(`two-down-${i}`);
+    expect(outcomes.slice(3).every((o) => o.definite)).toBe(true);
     for (const o of outcomes) {
       // Definite: nothing was written, not even locally. Indefinite: here it is on n1's replica.
       const s = await local(0, o.key);

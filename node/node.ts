@@ -5,15 +5,13 @@ import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
 import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
 import { NodeMetrics } from "./api/metrics.ts";
+import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
 import type { Clock, Env } from "./env/env.ts";
 import { encodeContextToken } from "./replication/context-token.ts";
 import { Coordinator } from "./replication/coordinator.ts";
 import { LocalReplica, loadActor, markCleanShutdown } from "./replication/replica.ts";
 import { StrictPlanner } from "./replication/replica-plan.ts";
-// Stand-ins for the storage engine and the cluster layer: the only import to change when the real
-// ones land (see node/replication/standins/index.ts).
-import { openCluster, openStorage, STANDINS } from "./replication/standins/index.ts";
 import type { Versions } from "./replication/versions.ts";
 
 /** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
@@ -55,6 +53,9 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     host: config.host,
     port: config.peerPort,
     vnodes: config.vnodes,
+    dataDir: config.dataDir,
+    gossipIntervalMs: config.gossipIntervalMs,
+    phiThreshold: config.phiThreshold,
   });
 
   const metrics = new NodeMetrics();
@@ -94,7 +95,6 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       members: cluster.members(),
       storage: storage.stats(),
       pendingDotReservations: replica.pendingReservations,
-      standins: STANDINS,
       config: configToJson(config),
     }),
     ring: () => cluster.describeRing(),

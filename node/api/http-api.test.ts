@@ -201,9 +201,9 @@ describe("HTTP API of one node", () => {
     expect(ring.nodes[0]!.id).toBe("a1");
     expect(ring.nodes[0]!.ownership).toBeCloseTo(1);
     const members = (await (await fetch(`${base}/admin/members`, { headers: h })).json()) as {
-      members: { id: string; status: string }[];
+      members: { id: string; state: string }[];
     };
-    expect(members.members).toEqual([expect.objectContaining({ id: "a1", status: "alive" })]);
+    expect(members.members).toEqual([expect.objectContaining({ id: "a1", state: "alive" })]);
     await fetch(`${base}/kv/loc`, { method: "PUT", body: "here" });
     const loc = (await (await fetch(`${base}/admin/local/loc`, { headers: h })).json()) as {
       present: boolean;

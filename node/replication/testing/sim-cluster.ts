@@ -1,13 +1,13 @@
 // A whole cluster of coordinators and replicas in one process over FakeNetwork and SimTime, for
 // unit and property tests of the quorum logic.
 
+import { TokenRing } from "../../cluster/ring.ts";
 import { SeededRandom } from "../../env/random.ts";
 import { silentLogger } from "../../env/real.ts";
 import { CausalContext } from "../causal.ts";
 import { Coordinator, type CoordinatorConfig } from "../coordinator.ts";
 import { LocalReplica } from "../replica.ts";
 import { StrictPlanner } from "../replica-plan.ts";
-import { StandinRing } from "../standins/hash-ring.ts";
 import { MemoryStorage } from "../standins/memory-storage.ts";
 import type { ConflictMode, Versions } from "../versions.ts";
 import { FakeNetwork } from "./fake-network.ts";
@@ -35,13 +35,13 @@ export class SimCluster {
   readonly nodes = new Map<string, SimNode>();
   /** Nodes the (simulated) failure detector believes down. */
   readonly down = new Set<string>();
-  readonly ring: StandinRing;
+  readonly ring: TokenRing;
 
   constructor(opts: SimClusterOptions = {}) {
     const ids = opts.ids ?? ["n1", "n2", "n3"];
     const random = new SeededRandom(opts.seed ?? 1);
     this.net = new FakeNetwork(this.time, random);
-    this.ring = new StandinRing(ids);
+    this.ring = new TokenRing(ids);
     const liveness = { isAlive: (n: string) => !this.down.has(n) };
     for (const id of ids) {
       const storage = new MemoryStorage();

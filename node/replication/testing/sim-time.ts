@@ -52,6 +52,10 @@ export class SimTime implements Clock, Timers {
     };
   }
 
+  defer(fn: () => void): void {
+    this.after(0, fn);
+  }
+
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.after(ms, resolve));
   }
