@@ -5,6 +5,7 @@ import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
 import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
 import { NodeMetrics } from "./api/metrics.ts";
+import { SerialApi } from "./api/serial-api.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
 import type { Clock, Env } from "./env/env.ts";
@@ -13,6 +14,7 @@ import { Coordinator } from "./replication/coordinator.ts";
 import { LocalReplica, loadActor, markCleanShutdown } from "./replication/replica.ts";
 import { StrictPlanner } from "./replication/replica-plan.ts";
 import type { Versions } from "./replication/versions.ts";
+import { openStrongMode } from "./strong-mode.ts";
 
 /** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
 export type NodeEnv = Env & { clock: Clock & { offsetMs: number } };
@@ -80,6 +82,18 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     metrics,
   });
   coordinator.registerHandlers(cluster.transport);
+  const strong = await openStrongMode(env, {
+    self: config.id,
+    dataDir: config.dataDir,
+    sync: config.sync,
+    storage,
+    replica,
+    transport: cluster.transport,
+    ring: cluster.ring,
+    liveness: cluster.liveness,
+    n: config.n,
+    timeoutMs: config.timeoutMs,
+  });
 
   let httpHandle: HttpServerHandle | undefined;
   const backend: AdminBackend = {
@@ -95,6 +109,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       members: cluster.members(),
       storage: storage.stats(),
       pendingDotReservations: replica.pendingReservations,
+      paxos: { incarnation: strong.incarnation, voting: strong.voting, ...strong.proposer.stats() },
       config: configToJson(config),
     }),
     ring: () => cluster.describeRing(),
@@ -126,11 +141,15 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       };
     },
     metrics: () =>
-      metrics.render({
-        storage: storage.stats(),
-        cluster: cluster.stats(),
-        node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
-      }),
+      metrics.render(
+        {
+          storage: storage.stats(),
+          cluster: cluster.stats(),
+          node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
+          paxos_acceptor: strong.gauges(),
+        },
+        strong.counters(),
+      ),
   };
   const admin = new AdminApi(config.adminToken, backend, config.maxKeyBytes);
   const api = new ClientApi({
@@ -139,6 +158,14 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
     admin,
     log,
+    serial: new SerialApi({
+      proposer: strong.proposer,
+      mode: config.mode,
+      maxValueBytes: config.maxValueBytes,
+      maxTimeoutMs: config.maxTimeoutMs,
+      encodeContext: encodeContextToken,
+      log,
+    }),
   });
   httpHandle = await startHttpServer(api, metrics, log, config.host, config.httpPort);
   const http = { host: httpHandle.host, port: httpHandle.port };

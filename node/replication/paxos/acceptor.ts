@@ -38,6 +38,10 @@ export interface AcceptorOptions {
   /** Most keys with a request queued or running at once; beyond it a request is refused (the
    * proposer sees an error and retries elsewhere). Default 100,000. */
   maxActiveKeys?: number;
+  /** When set, this acceptor does not vote: every request is refused with this reason. A node
+   * whose Paxos state was lost (storage wiped or not durable) must not vote, or it could break a
+   * promise it made before (see `openStrongMode`). */
+  refuseReason?: string;
 }
 
 export interface AcceptorStats {
@@ -52,6 +56,8 @@ export interface AcceptorStats {
   staleCommits: number;
   catchUps: number;
   stateWrites: number;
+  /** Requests refused because this acceptor does not vote (`refuseReason`). */
+  refused: number;
 }
 
 function keyName(key: Uint8Array): string {
@@ -101,6 +107,7 @@ export class PaxosAcceptor {
     staleCommits: 0,
     catchUps: 0,
     stateWrites: 0,
+    refused: 0,
   };
 
   constructor(
@@ -112,6 +119,15 @@ export class PaxosAcceptor {
 
   /** Serves the three Paxos methods on `transport`. */
   register(transport: RpcTransport): void {
+    const refuse = this.opts.refuseReason;
+    if (refuse !== undefined) {
+      const refuser = async (): Promise<Uint8Array> => {
+        this.counters.refused++;
+        throw new Error(refuse);
+      };
+      for (const m of Object.values(PAXOS_METHODS)) transport.handle(m, refuser);
+      return;
+    }
     transport.handle(PAXOS_METHODS.prepare, async (_from: NodeId, body) =>
       encodePrepareReply(await this.prepare(decodePrepare(body))),
     );

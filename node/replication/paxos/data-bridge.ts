@@ -1,6 +1,6 @@
 // How a decided Paxos round becomes visible to ordinary (non-serial) reads: each replica merges the
-// committed value into its own versions of the key, as a version that supersedes what the replica
-// held when the commit arrived (docs/consistency.md, "serial and the other levels").
+// committed value into its own versions of the key, as a version that supersedes the earlier serial
+// versions and nothing else (docs/consistency.md, "Serial and the other levels").
 
 import { CausalContext } from "../causal.ts";
 import type { LocalReplica } from "../replica.ts";
@@ -17,22 +17,24 @@ export function serialContext(round: number): CausalContext {
   return round === 0 ? CausalContext.EMPTY : CausalContext.of([[SERIAL_ACTOR, round]]);
 }
 
-/** The versions a replica merges for `commit`, given what it holds (`local`). */
-export function commitVersions(
-  commit: Commit,
-  mode: ConflictMode,
-  local: Versions | undefined,
-): Versions {
+/**
+ * The versions a replica merges for `commit`. In vclock mode it is the sibling with dot
+ * (paxos, round) and a context covering rounds 1..round: it replaces every earlier serial version,
+ * and an older round arriving late is ignored because the newer one already covers it. Ordinary
+ * writes are not ordered with serial ones, so they stay siblings unless a client wrote with a
+ * context that covered the serial version. In lww mode it is a version stamped with the round's
+ * timestamp (strictly increasing over rounds).
+ */
+export function commitVersions(commit: Commit, mode: ConflictMode): Versions {
   const u = commit.update;
   const timestampUs = u.timestamp * 1000;
   const tombstone = u.value === null;
   const value = u.value ?? new Uint8Array(0);
   if (mode === "lww")
     return { mode, winner: { timestampUs, node: u.origin.node, tombstone, value } };
-  const seen = local?.mode === "vclock" ? local.context : CausalContext.EMPTY;
   return {
     mode,
-    context: seen.join(serialContext(commit.round)),
+    context: serialContext(commit.round),
     siblings: [
       { dot: { actor: SERIAL_ACTOR, counter: commit.round }, timestampUs, tombstone, value },
     ],
@@ -45,6 +47,5 @@ export async function applyCommit(
   key: Uint8Array,
   commit: Commit,
 ): Promise<void> {
-  const local = await replica.get(key);
-  await replica.apply(key, commitVersions(commit, replica.mode, local));
+  await replica.apply(key, commitVersions(commit, replica.mode));
 }

@@ -91,7 +91,11 @@ describe("PaxosProposer", () => {
   it("compare-and-set, serial write and serial read agree on one register", async () => {
     const c = await cluster();
     const [a, b] = [c.nodes[0]!.proposer, c.nodes[1]!.proposer];
-    expect(await sim(c, a.cas(key, null, v("1")))).toMatchObject({ ok: true, value: v("1"), round: 1 });
+    expect(await sim(c, a.cas(key, null, v("1")))).toMatchObject({
+      ok: true,
+      value: v("1"),
+      round: 1,
+    });
     const miss = await sim(c, b.cas(key, null, v("x")));
     expect(miss).toMatchObject({ ok: false, reason: "compare_failed", current: v("1"), round: 1 });
     expect(text(await sim(c, b.cas(key, v("1"), v("2"))))).toBe("2");

@@ -315,8 +315,7 @@ export class PaxosProposer {
             `round ${pending.round} was decided long ago and its outcome is no longer known`,
           );
         }
-        if (sameBallot(origin as Ballot, pending.update.origin))
-          return ok(pending);
+        if (sameBallot(origin as Ballot, pending.update.origin)) return ok(pending);
         // The round our update was meant for went to another update: ours can never be chosen.
         pending = null;
         maybeSent = false;
@@ -330,10 +329,7 @@ export class PaxosProposer {
       // With no pending update of ours and no majority member holding an accepted proposal for the
       // next round, that round was not decided when we started: the committed value is current at
       // some instant of this call, so a read or a failed compare may answer from it.
-      const d =
-        !pending && view.clean >= majority
-          ? decide(op, view.commit)
-          : undefined;
+      const d = !pending && view.clean >= majority ? decide(op, view.commit) : undefined;
       if (d && "done" in d) return d.done;
       if (granted.length < majority) {
         this.counters.conflicts++;
