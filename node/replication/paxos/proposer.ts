@@ -72,6 +72,8 @@ export interface ProposerStats {
   rounds: number;
   /** Serial reads answered by a probe alone (no promise, no write). */
   probeReads: number;
+  /** CAS retries whose failed compare a probe answered, without taking a promise. */
+  probeAnswers: number;
   /** Prepares or proposals refused because a rival held a higher ballot. */
   conflicts: number;
   /** Attempts after the first. */
@@ -138,6 +140,8 @@ export class PaxosProposer {
   private readonly maxAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
+  /** Moving average of a prepare phase's duration, ms (0 until measured). */
+  private roundTripMs = 0;
   private readonly counters: ProposerStats = {
     operations: 0,
     reads: 0,
@@ -145,6 +149,7 @@ export class PaxosProposer {
     cas: 0,
     rounds: 0,
     probeReads: 0,
+    probeAnswers: 0,
     conflicts: 0,
     retries: 0,
     completions: 0,
@@ -256,7 +261,7 @@ export class PaxosProposer {
       );
 
     if (op.kind === "read") {
-      const early = await this.probe(key, replicas, majority, deadline);
+      const early = await this.probe(key, op, replicas, majority, deadline);
       if (early) return early;
     }
 
@@ -282,17 +287,27 @@ export class PaxosProposer {
       if (attempt > this.maxAttempts)
         fail("contention", `gave up after ${this.maxAttempts} rounds lost to concurrent proposers`);
       if (attempt > 1) this.counters.retries++;
+      // A CAS that lost a round looks before it leaps: a rival has probably changed the value, and
+      // finding that out with a probe takes no promise, so it does not pre-empt the rival's accept.
+      if (attempt > 1 && op.kind === "cas" && !pending) {
+        const early = await this.probe(key, op, replicas, majority, deadline);
+        if (early) return early;
+      }
 
       const ballot = this.ballots.next();
       this.counters.rounds++;
+      const started = clock.monotonic();
       const prep = await this.prepare(key, ballot, replicas, majority, deadline);
+      this.observeRoundTrip(clock.monotonic() - started);
       const replies = prep.replies.map((r) => r.reply);
       for (const r of replies) this.ballots.observe(r.promised);
 
       if (replies.length < majority) {
         // A prepare changes no value, so only `pending` decides definiteness. Replicas that refused
         // the connection are certainly unreachable; waiting for them is pointless.
-        const unreachable = prep.errors.filter((e) => !isMaybeApplied(e.error)).length;
+        const unreachable = prep.errors.filter(
+          (e) => e.error instanceof RpcError && e.error.code === "unreachable",
+        ).length;
         if (unreachable > replicas.length - majority && !(pending && maybeSent))
           throw new PaxosError(
             "unavailable",
@@ -394,8 +409,12 @@ export class PaxosProposer {
     return this.transport.call(to, method, body, t);
   }
 
+  /** Asks a majority for its state without promising anything. When that state shows no
+   * proposal in progress, the operation can be judged on the committed value: a read answers, a
+   * CAS whose compare fails answers (both linearizable, docs/paxos.md). Otherwise undefined. */
   private async probe(
     key: Uint8Array,
+    op: SerialOp,
     replicas: NodeId[],
     majority: number,
     deadline: number,
@@ -411,14 +430,12 @@ export class PaxosProposer {
     if (res.replies.length < majority) return undefined;
     const view = viewOf(res.replies.map((r) => r.reply));
     if (view.clean < majority) return undefined;
-    this.counters.probeReads++;
     this.repairLagging(key, res, view.commit, deadline);
-    return {
-      ok: true,
-      value: view.commit.update.value,
-      round: view.commit.round,
-      timestamp: view.commit.update.timestamp,
-    };
+    const d = decide(op, view.commit);
+    if (!("done" in d)) return undefined;
+    if (op.kind === "read") this.counters.probeReads++;
+    else this.counters.probeAnswers++;
+    return d.done;
   }
 
   private prepare(
@@ -499,8 +516,15 @@ export class PaxosProposer {
     }
   }
 
+  /** Keeps a moving average of how long a prepare phase takes: backoff windows scale with it, so
+   * rivals spread out by about a round trip whatever the network's speed. */
+  private observeRoundTrip(ms: number): void {
+    this.roundTripMs = this.roundTripMs === 0 ? ms : 0.8 * this.roundTripMs + 0.2 * ms;
+  }
+
   private async backoff(attempt: number, deadline: number): Promise<void> {
-    const cap = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** (attempt - 1));
+    const unit = Math.max(this.backoffBaseMs, this.roundTripMs);
+    const cap = Math.min(this.backoffMaxMs, unit * 2 ** (attempt - 1));
     const wait = Math.min(this.env.random.next() * cap, deadline - this.env.clock.monotonic());
     if (wait > 0) await this.env.timers.sleep(wait);
   }
