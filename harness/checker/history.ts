@@ -1,6 +1,8 @@
 // The history the checkers read, and how invocations pair with their completions. The checker keeps
 // its own op type (structurally the same as harness/history/op.ts) so it can be published alone.
 
+import type { OpRef } from "./result.ts";
+
 export type OpType = "invoke" | "ok" | "fail" | "info";
 
 /** One event of a history: docs/history.md. `harness/history/op.ts` `Op` is assignable to it. */
@@ -128,4 +130,22 @@ export function pairCalls(history: Iterable<HistoryOp>): Call[] {
     if (op.node !== undefined && call.node === undefined) call.node = op.node;
   }
   return calls;
+}
+
+/** A call as result.ts reports it (an `info` op has no completion: it may take effect until the
+ * end of the history). */
+export function opRef(c: Call): OpRef {
+  const done = c.outcome === "ok" || c.outcome === "fail";
+  const ref: OpRef = {
+    invokeIndex: c.invokeIndex,
+    completeIndex: done ? c.completeIndex : null,
+    process: c.process,
+    f: c.f,
+    value: c.value,
+    outcome: c.outcome,
+    invokeTime: c.invokeTime,
+    completeTime: done ? c.completeTime : null,
+  };
+  if (c.result !== undefined) ref.result = c.result;
+  return ref;
 }
