@@ -3,11 +3,16 @@
 // and explain every failure in the shape of result.ts.
 
 import { availableParallelism } from "node:os";
-import { type Call, HistoryError, type HistoryOp, pairCalls } from "../history.ts";
+import { type Call, HistoryError, type HistoryOp, opRef, pairCalls } from "../history.ts";
 import type { LinearizabilityFailure, LinearizabilityResult, OpRef } from "../result.ts";
 import { describeValue } from "../values.ts";
-import type { AnyModel, ModelSpec } from "./model.ts";
-import type { PartitionJob, PartitionLimits, PartitionVerdict } from "./partition.ts";
+import type { AnyModel, Model, ModelSpec } from "./model.ts";
+import {
+  checkPartition,
+  type PartitionJob,
+  type PartitionLimits,
+  type PartitionVerdict,
+} from "./partition.ts";
 import { createModel } from "./registry.ts";
 import { heapNearlyFull, runJobs } from "./run-jobs.ts";
 import { formatBytes } from "./search.ts";
@@ -20,10 +25,13 @@ export interface LinearizabilityOptions {
   timeLimitMs?: number;
   /** Budget for the search structures of the whole check (split between workers); default 1 GiB. */
   memoryLimitBytes?: number;
-  /** Worker threads: a number (0 = check in this thread) or "auto" (default): parallel when the
-   * history has at least `parallelThreshold` ops in two or more partitions. */
+  /** Worker threads: a number (0 = check in this thread only; n = n workers from the start) or
+   * "auto" (default): check in this thread, and when that has taken `parallelAfterMs`, two or
+   * more partitions remain and they are expensive to search (not just many), hand them to
+   * min(cores, 4) workers. Models need a registry spec to
+   * run in workers (user models always run in this thread). */
   workers?: number | "auto";
-  parallelThreshold?: number;
+  parallelAfterMs?: number;
   /** Failures explained in full (the others are counted); default 10. */
   maxFailures?: number;
   /** Longest-linearization entries kept per failure (the tail); default 10,000. */
@@ -32,9 +40,9 @@ export interface LinearizabilityOptions {
   maxConcurrent?: number;
   /** Stop checking further partitions after the first invalid one. */
   stopOnFirstFailure?: boolean;
-  /** Configurations each partition may explore in the first phase (default 100,000); partitions
-   * that need more are searched again without the slice unless another partition already failed
-   * and `exhaustive` is false. */
+  /** Configurations each partition may explore in the first phase (default 10,000); partitions
+   * that need more are searched again with ten times more, and so on, unless another partition
+   * already failed and `exhaustive` is false. */
   sliceConfigurations?: number;
   /** Decide every partition even when the verdict is already invalid. */
   exhaustive?: boolean;
@@ -43,8 +51,12 @@ export interface LinearizabilityOptions {
 }
 
 export const DEFAULT_MEMORY_LIMIT = 1 << 30;
-const DEFAULT_PARALLEL_THRESHOLD = 20_000;
-const DEFAULT_SLICE = 100_000;
+const DEFAULT_PARALLEL_AFTER_MS = 1_000;
+/** Search cost per op above which handing partitions to workers pays for copying them there. */
+const HANDOFF_MICROS_PER_OP = 50;
+const DEFAULT_SLICE = 10_000;
+/** Beyond this slice the last phase runs without one. */
+const MAX_SLICE = 10_000_000;
 const NO_KEY = "(no key)";
 
 interface Partition {
@@ -83,10 +95,11 @@ export function checkLinearizabilitySync(
   const stop = stopper(options);
   const run = (jobs: readonly PartitionJob[], maxConfigurations: number) =>
     runJobs(model, jobs, { ...plan.limits, maxConfigurations }, stop);
-  const first = run(plan.jobs, plan.slice);
-  const { verdicts, rerun } = afterFirstPhase(plan, options, first);
-  if (rerun.length > 0) verdicts.push(...run(rerun, Number.POSITIVE_INFINITY));
-  return assemble(model, plan, verdicts, options, started, events, 0);
+  const phases = new Phases(plan, options);
+  for (let slice = phases.next(); slice !== null; slice = phases.next()) {
+    phases.record(run(phases.pending, slice));
+  }
+  return assemble(model, plan, phases.verdicts, options, started, events, 0);
 }
 
 function pairCounting(history: Iterable<HistoryOp>): { calls: Call[]; events: number } {
@@ -110,29 +123,57 @@ export async function checkCalls(
   const started = performance.now();
   const model = resolveModel(options.model);
   const plan = planCheck(model, calls, options, started);
-  const workers = workerCount(model, plan, options);
+  const { size, eager } = workerCount(model, plan, options);
   const stop = stopper(options);
-  const pool =
-    workers > 0
-      ? new WorkerPool(workers, {
-          spec: model.spec!,
-          deadlineEpochMs: plan.deadlineEpochMs,
-          memoryBytes: Math.floor(plan.limits.memoryBytes / workers),
-          maxLinearization: plan.limits.maxLinearization,
-          compile: plan.limits.compile,
-        })
-      : null;
-  const run = async (jobs: readonly PartitionJob[], maxConfigurations: number) =>
-    pool
-      ? pool.run(jobs, maxConfigurations, stop)
-      : runJobs(model, jobs, { ...plan.limits, maxConfigurations }, stop);
+  let pool: WorkerPool | null = null;
+  const usePool = (): WorkerPool => {
+    pool ??= new WorkerPool(size, {
+      spec: model.spec!,
+      deadlineEpochMs: plan.deadlineEpochMs,
+      memoryBytes: Math.floor(plan.limits.memoryBytes / size),
+      maxLinearization: plan.limits.maxLinearization,
+      compile: plan.limits.compile,
+    });
+    return pool;
+  };
+  const handoffMs = options.parallelAfterMs ?? DEFAULT_PARALLEL_AFTER_MS;
+  let searchMs = 0;
+  let searchedOps = 0;
+  // Check in this thread; when that takes long and partitions remain, hand them to workers
+  // (starting workers costs more than most histories take).
+  const run = async (jobs: readonly PartitionJob[], maxConfigurations: number) => {
+    if (eager) return usePool().run(jobs, maxConfigurations, stop);
+    const limits = { ...plan.limits, maxConfigurations };
+    const out: PartitionVerdict[] = [];
+    let i = 0;
+    for (; i < jobs.length; i++) {
+      if (
+        size > 0 &&
+        jobs.length - i >= 2 &&
+        performance.now() - started > handoffMs &&
+        (searchMs * 1000) / Math.max(1, searchedOps) > HANDOFF_MICROS_PER_OP
+      ) {
+        break;
+      }
+      const t = performance.now();
+      const v = runJobs(model, [jobs[i]!], limits)[0]!;
+      searchMs += performance.now() - t;
+      searchedOps += jobs[i]!.calls.length;
+      out.push(v);
+      if (stop([v])) return out;
+    }
+    if (i < jobs.length) out.push(...(await usePool().run(jobs.slice(i), maxConfigurations, stop)));
+    return out;
+  };
   try {
-    const first = await run(plan.jobs, plan.slice);
-    const { verdicts, rerun } = afterFirstPhase(plan, options, first);
-    if (rerun.length > 0) verdicts.push(...(await run(rerun, Number.POSITIVE_INFINITY)));
-    return assemble(model, plan, verdicts, options, started, events, workers);
+    const phases = new Phases(plan, options);
+    for (let slice = phases.next(); slice !== null; slice = phases.next()) {
+      phases.record(await run(phases.pending, slice));
+    }
+    const used = pool === null ? 0 : size;
+    return assemble(model, plan, phases.verdicts, options, started, events, used);
   } finally {
-    await pool?.close();
+    await (pool as WorkerPool | null)?.close();
   }
 }
 
@@ -141,31 +182,49 @@ function stopper(options: LinearizabilityOptions): (v: PartitionVerdict[]) => bo
 }
 
 /**
- * The first phase gives every partition a slice of the search; a partition that used its slice
- * up is searched again without one — unless another partition is already not linearizable: then
- * the verdict cannot change, and (like Porcupine, which stops at the first failing partition) the
- * hard partitions stay undecided unless `exhaustive` asks for them.
+ * Iterative deepening over partitions: every partition first gets a small slice of the search
+ * (in configurations); those that use it up get ten times more, and so on until decided. Easy
+ * partitions are all decided early, and once one partition is not linearizable the verdict
+ * cannot change: like Porcupine, which stops at the first failing partition, the hard ones then
+ * stay undecided unless `exhaustive` asks for them.
  */
-function afterFirstPhase(
-  plan: Plan,
-  options: LinearizabilityOptions,
-  first: PartitionVerdict[],
-): { verdicts: PartitionVerdict[]; rerun: PartitionJob[] } {
-  const verdicts: PartitionVerdict[] = [];
-  const sliced: PartitionVerdict[] = [];
-  for (const v of first) (v.exhausted === "configurations" ? sliced : verdicts).push(v);
-  if (sliced.length === 0) return { verdicts, rerun: [] };
-  const failed = verdicts.some((v) => v.valid === false);
-  if (failed && !options.exhaustive) {
-    for (const v of sliced) {
-      v.reason =
-        `not decided within ${plan.slice} configurations, and another partition is already not ` +
-        "linearizable, so the verdict stands (exhaustive: true decides every partition)";
-      verdicts.push(v);
-    }
-    return { verdicts, rerun: [] };
+class Phases {
+  readonly verdicts: PartitionVerdict[] = [];
+  pending: PartitionJob[];
+  private slice: number;
+  private done = false;
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly options: LinearizabilityOptions,
+  ) {
+    this.pending = plan.jobs;
+    this.slice = plan.slice;
   }
-  return { verdicts, rerun: sliced.map((v) => plan.jobs[v.id]!) };
+
+  /** The next phase's slice, or null when every partition is decided (or need not be). */
+  next(): number | null {
+    if (this.done || this.pending.length === 0) return null;
+    return this.slice;
+  }
+
+  record(vs: PartitionVerdict[]): void {
+    const sliced: PartitionVerdict[] = [];
+    for (const v of vs) (v.exhausted === "configurations" ? sliced : this.verdicts).push(v);
+    this.pending = sliced.map((v) => this.plan.jobs[v.id]!);
+    if (sliced.length === 0) return;
+    if (!this.options.exhaustive && this.verdicts.some((v) => v.valid === false)) {
+      for (const v of sliced) {
+        v.reason =
+          `not decided within ${this.slice} configurations, and another partition is already not ` +
+          "linearizable, so the verdict stands (exhaustive: true decides every partition)";
+        this.verdicts.push(v);
+      }
+      this.done = true;
+      return;
+    }
+    this.slice = this.slice * 10 >= MAX_SLICE ? Number.POSITIVE_INFINITY : this.slice * 10;
+  }
 }
 
 interface Plan {
@@ -174,7 +233,7 @@ interface Plan {
   limits: PartitionLimits;
   modelCalls: number;
   deadlineEpochMs: number;
-  /** Configurations per partition in the first phase (Infinity: one phase). */
+  /** Configurations per partition in the first phase (Infinity: a single phase). */
   slice: number;
 }
 
@@ -239,32 +298,22 @@ function planCheck(
   };
 }
 
-function workerCount(model: AnyModel, plan: Plan, options: LinearizabilityOptions): number {
-  if (!model.spec || plan.partitions.length < 2) return 0;
+/** How many workers may help, and whether they start at once (an explicit count) or only when
+ * the check turns out to be slow ("auto"). */
+function workerCount(
+  model: AnyModel,
+  plan: Plan,
+  options: LinearizabilityOptions,
+): { size: number; eager: boolean } {
+  if (!model.spec || plan.partitions.length < 2) return { size: 0, eager: false };
   const w = options.workers ?? "auto";
   if (w === "auto") {
-    if (plan.modelCalls < (options.parallelThreshold ?? DEFAULT_PARALLEL_THRESHOLD)) return 0;
     const cores = availableParallelism();
-    return cores < 2 ? 0 : Math.min(cores, 4, plan.partitions.length);
+    return { size: cores < 2 ? 0 : Math.min(cores, 4, plan.partitions.length), eager: false };
   }
   if (!Number.isInteger(w) || w < 0) throw new RangeError("workers must be a non-negative integer");
-  return Math.min(w, plan.partitions.length);
-}
-
-function opRef(c: Call): OpRef {
-  const done = c.outcome === "ok" || c.outcome === "fail";
-  const ref: OpRef = {
-    invokeIndex: c.invokeIndex,
-    completeIndex: done ? c.completeIndex : null,
-    process: c.process,
-    f: c.f,
-    value: c.value,
-    outcome: c.outcome,
-    invokeTime: c.invokeTime,
-    completeTime: done ? c.completeTime : null,
-  };
-  if (c.result !== undefined) ref.result = c.result;
-  return ref;
+  const size = Math.min(w, plan.partitions.length);
+  return { size, eager: size > 0 };
 }
 
 function assemble(
@@ -402,4 +451,61 @@ function explain(
   };
   if (v.truncated > 0) failure.linearizationTruncated = v.truncated;
   return failure;
+}
+
+/** One operation for checkOperations: Porcupine's Operation (times in any unit, calls before
+ * returns on ties; `return: Infinity` for an op that may take effect at any later time or never). */
+export interface Operation<I, O> {
+  input: I;
+  output: O;
+  call: number;
+  return: number;
+}
+
+export interface OperationsResult {
+  valid: boolean | "unknown";
+  reason?: string;
+  /** Indices into `ops` in linearization order: a witness when valid, the longest partial
+   * linearization when invalid. */
+  linearization: number[];
+  /** Model state after each op of `linearization`. */
+  states: string[];
+  /** The op that could not be linearized, or null. */
+  op: number | null;
+  finalStates: string[];
+}
+
+/** Checks raw operations against a model, as one partition (Porcupine's CheckOperations). */
+export function checkOperations<S, I, O>(
+  model: Model<S, I, O>,
+  ops: ReadonlyArray<Operation<I, O>>,
+  options: { timeLimitMs?: number; memoryLimitBytes?: number } = {},
+): OperationsResult {
+  const job: PartitionJob = {
+    id: 0,
+    calls: ops.map((o) => ({
+      input: o.input,
+      output: o.output,
+      open: o.return === Number.POSITIVE_INFINITY,
+    })),
+    call: ops.map((o) => o.call),
+    ret: ops.map((o) => o.return),
+  };
+  const v = checkPartition(model as AnyModel, job, {
+    deadline: performance.now() + (options.timeLimitMs ?? Number.POSITIVE_INFINITY),
+    memoryBytes: options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT,
+    maxLinearization: Number.POSITIVE_INFINITY,
+    compile: true,
+    heapNearlyFull,
+    alwaysExplain: true,
+  });
+  const out: OperationsResult = {
+    valid: v.valid,
+    linearization: v.longest,
+    states: v.longestStates,
+    op: v.valid === false ? Math.max(v.blocker, 0) : null,
+    finalStates: v.finalStates,
+  };
+  if (v.reason !== undefined) out.reason = v.reason;
+  return out;
 }

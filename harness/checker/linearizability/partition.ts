@@ -40,6 +40,8 @@ export interface PartitionLimits {
   /** Use model.compile when the model has one (default true). */
   compile: boolean;
   heapNearlyFull: () => boolean;
+  /** Describe the linearization found even when the partition is valid. */
+  alwaysExplain?: boolean;
 }
 
 export function checkPartition(
@@ -73,7 +75,7 @@ export function checkPartition(
   };
   if (out.reason !== undefined) verdict.reason = out.reason;
   if (out.exhausted !== undefined) verdict.exhausted = out.exhausted;
-  if (out.valid !== true) {
+  if (out.valid !== true || limits.alwaysExplain) {
     const cut = Math.max(0, out.longest.length - limits.maxLinearization);
     verdict.truncated = cut;
     verdict.longest = out.longest.slice(cut);

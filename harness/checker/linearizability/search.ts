@@ -116,7 +116,7 @@ export function searchLinearization(
   const z2 = zobrist(n, 0x6c8e9cf5);
   let h1 = 0;
   let h2 = 0;
-  const cache = new ConfigCache(n);
+  const cache = new ConfigCache(n, Math.min(1024, 4 * n + 16));
 
   const stackNode = new Int32Array(n);
   const stackState = new Int32Array(n);
@@ -145,6 +145,12 @@ export function searchLinearization(
   for (;;) {
     if (required === 0 || node === -1) {
       valid = true;
+      // Report the witness, not the deepest prefix explored on the way.
+      for (let k = 0; k < depth; k++) {
+        bestOps[k] = opOf[stackNode[k]!]!;
+        bestStates[k] = k + 1 < depth ? stackState[k + 1]! : state;
+      }
+      bestDepth = depth;
       break;
     }
     if (++tick === CHECK_EVERY) {

@@ -350,7 +350,8 @@ export class EdnReader {
       const text = m[1]!;
       const n = Number(text);
       if (Number.isSafeInteger(n)) return n;
-      return BigInt(text);
+      // A number when it prints back as the same digits (what JSON would give), else a bigint.
+      return String(n) === text.replace(/^\+/, "") ? n : BigInt(text);
     }
     m = /^([+-]?)(\d+)\/(\d+)$/.exec(tok);
     if (m) return Number(`${m[1]}${m[2]}`) / Number(m[3]);
@@ -370,7 +371,7 @@ export function ednToPlain(v: EdnValue): unknown {
   if (typeof v === "number") return v;
   if (typeof v === "bigint") {
     const n = Number(v);
-    return Number.isSafeInteger(n) ? n : v.toString();
+    return String(n) === v.toString() ? n : v.toString();
   }
   if (v instanceof Keyword) return v.name;
   if (v instanceof EdnSymbol) return v.name;
