@@ -65,14 +65,33 @@ export function isClientOp(op: HistoryOp): boolean {
  * is outstanding, is an error: checking such a history would be meaningless.
  */
 export function pairCalls(history: Iterable<HistoryOp>): Call[] {
-  const calls: Call[] = [];
-  const open = new Map<number | string, number>();
-  let pos = 0;
-  for (const op of history) {
-    const here = pos++;
-    if (!isClientOp(op)) continue;
+  const pairer = new CallPairer();
+  for (const op of history) pairer.push(op);
+  return pairer.calls;
+}
+
+/** The same for a stream (e.g. readJsonlFile): only the calls are kept, not the events. */
+export async function pairCallsAsync(
+  history: AsyncIterable<HistoryOp> | Iterable<HistoryOp>,
+): Promise<{ calls: Call[]; events: number }> {
+  const pairer = new CallPairer();
+  for await (const op of history) pairer.push(op);
+  return { calls: pairer.calls, events: pairer.events };
+}
+
+/** Incremental pairing: push events in history order, read `calls`. */
+export class CallPairer {
+  readonly calls: Call[] = [];
+  /** Events pushed so far (their positions are the real-time order). */
+  events = 0;
+  private readonly open = new Map<number | string, number>();
+
+  push(op: HistoryOp): void {
+    const here = this.events++;
+    if (!isClientOp(op)) return;
+    const calls = this.calls;
     if (op.type === "invoke") {
-      const prior = open.get(op.process);
+      const prior = this.open.get(op.process);
       if (prior !== undefined) {
         throw new HistoryError(
           "double-invoke",
@@ -82,7 +101,7 @@ export function pairCalls(history: Iterable<HistoryOp>): Call[] {
           here,
         );
       }
-      open.set(op.process, calls.length);
+      this.open.set(op.process, calls.length);
       calls.push({
         process: op.process,
         f: op.f,
@@ -99,9 +118,9 @@ export function pairCalls(history: Iterable<HistoryOp>): Call[] {
         completeTime: null,
         node: op.node,
       });
-      continue;
+      return;
     }
-    const at = open.get(op.process);
+    const at = this.open.get(op.process);
     if (at === undefined) {
       throw new HistoryError(
         "orphan-completion",
@@ -110,7 +129,7 @@ export function pairCalls(history: Iterable<HistoryOp>): Call[] {
         here,
       );
     }
-    open.delete(op.process);
+    this.open.delete(op.process);
     const call = calls[at]!;
     if (call.f !== op.f) {
       throw new HistoryError(
@@ -129,7 +148,6 @@ export function pairCalls(history: Iterable<HistoryOp>): Call[] {
     if (call.key === null && op.key !== undefined) call.key = op.key;
     if (op.node !== undefined && call.node === undefined) call.node = op.node;
   }
-  return calls;
 }
 
 /** A call as result.ts reports it (an `info` op has no completion: it may take effect until the

@@ -29,6 +29,7 @@ export {
   type Outcome,
   opRef,
   pairCalls,
+  pairCallsAsync,
 } from "./history.ts";
 export {
   checkCalls,

@@ -101,6 +101,21 @@ describe("npm run check", () => {
         .map((o) => JSON.stringify(o))
         .join("\n"),
     );
+    const register = join(dir, "register.jsonl");
+    writeFileSync(
+      register,
+      [
+        { index: 0, time: 0, process: 0, type: "invoke", f: "write", key: "a", value: 1 },
+        { index: 1, time: 1, process: 0, type: "ok", f: "write", key: "a", value: 1 },
+        { index: 2, time: 2, process: 1, type: "invoke", f: "read", key: "a", value: null },
+        { index: 3, time: 3, process: 1, type: "ok", f: "read", key: "a", value: null },
+      ]
+        .map((o) => JSON.stringify(o))
+        .join("\n"),
+    );
+    const stale = await run(register, "--model", "register", "--json");
+    expect(stale.code).toBe(1);
+    expect(JSON.parse(stale.out)).toMatchObject({ format: "jsonl", failures: [{ key: "a" }] });
     const set = await run(file, "--checker", "set");
     expect(set.code).toBe(1);
     expect(set.out).toMatch(/^set: INVALID — 1 lost of 1 elements/);

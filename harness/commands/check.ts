@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   type CheckResult,
+  checkCalls,
   checkConvergence,
   checkLinearizability,
   checkSessions,
@@ -12,18 +13,22 @@ import {
   checkStats,
   explainLinearizability,
   HistoryError,
+  type LinearizabilityOptions,
   type LinearizabilityResult,
   MODELS,
   ModelError,
+  pairCallsAsync,
   verdictWord,
 } from "../checker/index.ts";
 import { EdnError } from "../history/formats/edn.ts";
 import {
+  detectFileFormat,
   exportEdnHistory,
   FORMATS,
   FormatError,
   isHistoryFormat,
   readHistoryFile,
+  readJsonlFile,
 } from "../history/formats/index.ts";
 
 export interface Io {
@@ -100,26 +105,26 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   const o = parsed;
   let result: CheckResult;
   try {
-    const { ops, format } = await readHistoryFile(o.file, {
-      ...(o.format ? { format: o.format } : {}),
-      independent: o.independent,
-    });
+    const format = o.format ?? (await detectFileFormat(o.file));
+    if (format === null) {
+      throw new UsageError(
+        `cannot tell the format of the file; pass --format ${FORMATS.join("|")}`,
+      );
+    }
+    if (o.checker === "linearizability" && format === "jsonl" && !o.exportEdn) {
+      // Stream: keep the paired calls, never the whole event list.
+      const { calls, events } = await pairCallsAsync(readJsonlFile(o.file));
+      result = await checkCalls(calls, linearizabilityOptions(o), events);
+      result.file = o.file;
+      result.format = format;
+      return finish(o, result, io);
+    }
+    const { ops } = await readHistoryFile(o.file, { format, independent: o.independent });
     if (o.exportEdn) writeFileSync(o.exportEdn, exportEdnHistory(ops));
     switch (o.checker) {
-      case "linearizability": {
-        const options: Record<string, unknown> = {};
-        if (o.initial !== undefined) options.initial = o.initial;
-        if (o.nilRead !== undefined) options.nilRead = o.nilRead;
-        if (o.failedCas !== undefined) options.failedCas = o.failedCas;
-        result = await checkLinearizability(ops, {
-          model: { name: o.model!, options },
-          ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
-          ...(o.memoryLimit !== undefined ? { memoryLimitBytes: o.memoryLimit * 2 ** 20 } : {}),
-          workers: o.workers,
-          exhaustive: o.exhaustive,
-        });
+      case "linearizability":
+        result = await checkLinearizability(ops, linearizabilityOptions(o));
         break;
-      }
       case "set":
         result = checkSet(ops, { linearizable: o.linearizableSet });
         break;
@@ -156,6 +161,26 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     throw err;
   }
 
+  return finish(o, result, io);
+}
+
+type Parsed = Exclude<ReturnType<typeof parse>, "help">;
+
+function linearizabilityOptions(o: Parsed): LinearizabilityOptions {
+  const options: Record<string, unknown> = {};
+  if (o.initial !== undefined) options.initial = o.initial;
+  if (o.nilRead !== undefined) options.nilRead = o.nilRead;
+  if (o.failedCas !== undefined) options.failedCas = o.failedCas;
+  return {
+    model: { name: o.model!, options },
+    ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
+    ...(o.memoryLimit !== undefined ? { memoryLimitBytes: o.memoryLimit * 2 ** 20 } : {}),
+    workers: o.workers,
+    exhaustive: o.exhaustive,
+  };
+}
+
+function finish(o: Parsed, result: CheckResult, io: Io): number {
   if (o.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else io.stdout.write(`${render(o.checker, result)}\n`);
   return result.valid === true ? EXIT.valid : result.valid === false ? EXIT.invalid : EXIT.unknown;

@@ -3,7 +3,7 @@
 // and explain every failure in the shape of result.ts.
 
 import { availableParallelism } from "node:os";
-import { type Call, HistoryError, type HistoryOp, opRef, pairCalls } from "../history.ts";
+import { type Call, CallPairer, HistoryError, type HistoryOp, opRef } from "../history.ts";
 import type { LinearizabilityFailure, LinearizabilityResult, OpRef } from "../result.ts";
 import { describeValue } from "../values.ts";
 import type { AnyModel, Model, ModelSpec } from "./model.ts";
@@ -103,15 +103,9 @@ export function checkLinearizabilitySync(
 }
 
 function pairCounting(history: Iterable<HistoryOp>): { calls: Call[]; events: number } {
-  let events = 0;
-  const counted = function* (): Generator<HistoryOp> {
-    for (const op of history) {
-      events++;
-      yield op;
-    }
-  };
-  const calls = pairCalls(counted());
-  return { calls, events };
+  const pairer = new CallPairer();
+  for (const op of history) pairer.push(op);
+  return { calls: pairer.calls, events: pairer.events };
 }
 
 /** Checks already paired calls; `events` is the history length (0 makes the verdict unknown). */

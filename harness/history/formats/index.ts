@@ -60,31 +60,33 @@ export interface ReadHistoryOptions extends EdnImportOptions {
   format?: HistoryFormat;
 }
 
+/** Detects a file's format from its first 4 KiB and its name; null when it cannot tell (an empty
+ * file is JSONL: an empty history). */
+export async function detectFileFormat(path: string): Promise<HistoryFormat | null> {
+  const fh = await open(path, "r");
+  let head: string;
+  try {
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    head = buf.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await fh.close();
+  }
+  if (head.trim() === "") return detectFormat(path, head) ?? "jsonl";
+  return detectFormat(path, head);
+}
+
 /** Reads a history file of any known format (JSONL is streamed). */
 export async function readHistoryFile(
   path: string,
   options: ReadHistoryOptions = {},
 ): Promise<{ ops: Op[]; format: HistoryFormat }> {
-  let format = options.format;
-  if (!format) {
-    const fh = await open(path, "r");
-    let head: string;
-    try {
-      const buf = Buffer.alloc(4096);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      head = buf.subarray(0, bytesRead).toString("utf8");
-    } finally {
-      await fh.close();
-    }
-    const guessed = detectFormat(path, head);
-    if (guessed === null) {
-      if (head.trim() === "") return { ops: [], format: "jsonl" };
-      throw new FormatError(
-        "unknown-format",
-        `cannot tell the format of ${path}; pass --format ${FORMATS.join("|")}`,
-      );
-    }
-    format = guessed;
+  const format = options.format ?? (await detectFileFormat(path));
+  if (format === null) {
+    throw new FormatError(
+      "unknown-format",
+      `cannot tell the format of ${path}; pass --format ${FORMATS.join("|")}`,
+    );
   }
   if (format === "jsonl") {
     const ops: Op[] = [];
