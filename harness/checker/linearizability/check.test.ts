@@ -108,6 +108,23 @@ describe("linearizability: registers", () => {
     expect(checkLinearizabilitySync(h, { model: "knossos-cas-register" }).valid).toBe(true);
   });
 
+  it("does not treat a write of the current value as a read (pruning regression)", () => {
+    // Valid: write 1 (p0), write 2 (p2), write 1 (p1), read 1 (p3). A checker that took p1's write
+    // for a read-only op at state 1 would prune that order away.
+    const h = history(
+      [0, "invoke", "write", 1],
+      [0, "ok", "write", 1],
+      [1, "invoke", "write", 1],
+      [2, "invoke", "write", 2],
+      [2, "ok", "write", 2],
+      [3, "invoke", "read", null],
+      [3, "ok", "read", 1],
+      [1, "ok", "write", 1],
+    );
+    expect(checkLinearizabilitySync(h, { model: "register" }).valid).toBe(true);
+    expect(checkLinearizabilitySync(h, { model: "register", dominance: false }).valid).toBe(true);
+  });
+
   it("checks keys independently and reports each failing key", async () => {
     const h = history(
       [0, "invoke", "write", 1, "a"],

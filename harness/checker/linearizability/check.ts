@@ -48,6 +48,8 @@ export interface LinearizabilityOptions {
   exhaustive?: boolean;
   /** Use the model's integer compiler when it has one (default true; false is for testing). */
   compile?: boolean;
+  /** Prune the search with read-only ops (default true; false is plain WGL, for testing). */
+  dominance?: boolean;
 }
 
 export const DEFAULT_MEMORY_LIMIT = 1 << 30;
@@ -127,6 +129,7 @@ export async function checkCalls(
       memoryBytes: Math.floor(plan.limits.memoryBytes / size),
       maxLinearization: plan.limits.maxLinearization,
       compile: plan.limits.compile,
+      dominance: plan.limits.dominance ?? true,
     });
     return pool;
   };
@@ -287,6 +290,7 @@ function planCheck(
       memoryBytes: memory,
       maxLinearization: options.maxLinearization ?? 10_000,
       compile: options.compile ?? true,
+      dominance: options.dominance ?? true,
       heapNearlyFull,
     },
   };

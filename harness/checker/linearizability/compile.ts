@@ -72,6 +72,7 @@ export function compileGeneric(
       return id;
     },
     describeState: (s) => model.describeState(states[s]),
+    readOnly: (op) => model.readOnly?.(calls[op]!.input, calls[op]!.output) ?? false,
     stateCount: () => states.length,
     // A rough figure: a state and its key in the intern table, plus memo entries.
     bytes: () => states.length * 120 + memo.size * 40,

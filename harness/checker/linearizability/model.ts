@@ -25,6 +25,8 @@ export interface CompiledModel {
   stateCount(): number;
   /** Approximate bytes the compiled model holds (states, memo), for the memory budget. */
   bytes(): number;
+  /** Whether op never changes any state (a read): lets the search prune (see search.ts). */
+  readOnly?(op: number): boolean;
 }
 
 export interface Model<S, I, O> {
@@ -38,6 +40,9 @@ export interface Model<S, I, O> {
   hash?(state: S): number;
   equal?(a: S, b: S): boolean;
   describeOp(input: I, output: O): string;
+  /** Whether this op never changes any state it is legal in (a read). Optional; a correct answer
+   * lets the search prune, a wrong "true" makes it wrong. */
+  readOnly?(input: I, output: O): boolean;
   describeState(state: S): string;
   /** Turns a paired history call into a model call; null drops it (it cannot affect the verdict:
    * a `fail` that did not happen, an open read). Required for checking histories. */

@@ -39,6 +39,8 @@ export interface PartitionLimits {
   maxLinearization: number;
   /** Use model.compile when the model has one (default true). */
   compile: boolean;
+  /** Prune with read-only ops (default true; false is plain WGL, for testing). */
+  dominance?: boolean;
   heapNearlyFull: () => boolean;
   /** Describe the linearization found even when the partition is valid. */
   alwaysExplain?: boolean;
@@ -61,6 +63,7 @@ export function checkPartition(
       maxConfigurations: limits.maxConfigurations ?? Number.POSITIVE_INFINITY,
     },
     limits.heapNearlyFull,
+    { dominance: limits.dominance ?? true },
   );
   const verdict: PartitionVerdict = {
     id: job.id,

@@ -4,6 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { HistoryOp, OpType } from "../history.ts";
+import { syntheticRegisterHistory } from "../synthetic.ts";
 import { checkLinearizabilitySync } from "./check.ts";
 
 type F = "read" | "write" | "cas";
@@ -201,5 +202,38 @@ describe("linearizability agrees with an exhaustive search", () => {
     const valid = sample.filter((h) => oracle(h, false)).length;
     expect(valid).toBeGreaterThan(100);
     expect(valid).toBeLessThan(450);
+  });
+});
+
+describe("histories linearizable by construction", () => {
+  it("are valid, with and without pruning and compilation", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 2, max: 3 }),
+        (seed, clients, values) => {
+          const h = [
+            ...syntheticRegisterHistory({
+              ops: 60,
+              keys: 1,
+              clients,
+              values,
+              seed,
+              infoRate: 0.1,
+              failRate: 0.1,
+            }),
+          ];
+          for (const dominance of [true, false]) {
+            for (const compile of [true, false]) {
+              expect(
+                checkLinearizabilitySync(h, { model: "cas-register", dominance, compile }).valid,
+              ).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -50,6 +50,7 @@ export function skipped(job: PartitionJob, reason: string): PartitionVerdict {
       configurations: 0,
       cacheHits: 0,
       backtracks: 0,
+      dominanceCuts: 0,
       steps: 0,
       states: 0,
       cacheBytes: 0,

@@ -36,6 +36,8 @@ export interface SearchStats {
   configurations: number;
   cacheHits: number;
   backtracks: number;
+  /** Levels abandoned early because a pure op's configuration had already failed. */
+  dominanceCuts: number;
   steps: number;
   states: number;
   cacheBytes: number;
@@ -59,6 +61,7 @@ export function searchLinearization(
   model: CompiledModel,
   budget: SearchBudget,
   heapNearlyFull: () => boolean = () => false,
+  options: { dominance?: boolean } = {},
 ): SearchOutcome {
   const n = call.length;
   // Entries in time order: node k < m; the list head is node m.
@@ -120,6 +123,17 @@ export function searchLinearization(
 
   const stackNode = new Int32Array(n);
   const stackState = new Int32Array(n);
+  // Frames of read-only ops. If a read-only op R (it never changes the state) is legal in state s
+  // and R's call is in the scan (so no unlinearized op returned before R was invoked), then any
+  // linearization from (S, s) can move R to its front: (S, s) succeeds iff (S + R, s) does. So
+  // when (S + R, s) fails, the level below fails too, with no need to try R's siblings.
+  const stackPure = new Uint8Array(n);
+  const dominance = options.dominance ?? true;
+  const readOnly = new Uint8Array(n);
+  if (dominance && model.readOnly)
+    for (let i = 0; i < n; i++) readOnly[i] = model.readOnly(i) ? 1 : 0;
+  let dominated = false;
+  let dominanceCuts = 0;
   let depth = 0;
   let state = model.init;
   cache.add(bits, h1, h2, state);
@@ -192,6 +206,7 @@ export function searchLinearization(
           }
           stackNode[depth] = node;
           stackState[depth] = state;
+          stackPure[depth] = readOnly[op]!;
           depth++;
           state = s2;
           // lift: unlink the call and its return
@@ -223,40 +238,51 @@ export function searchLinearization(
         bits[w]! &= ~bit;
         h1 ^= z1[op]!;
         h2 ^= z2[op]!;
+        // A pure op (legal, state unchanged) whose configuration already failed: then this one
+        // fails too (see `dominance`), so backtrack instead of trying the other calls.
+        if (readOnly[op] === 1) dominated = true;
       }
-      node = next[node]!;
-      continue;
-    }
-    // A return whose op is not linearized: this prefix cannot be extended.
-    if (depth === bestDepth) {
+      if (!dominated) {
+        node = next[node]!;
+        continue;
+      }
+      dominated = false;
+      dominanceCuts++;
+    } else if (depth === bestDepth) {
+      // A return whose op is not linearized: this prefix cannot be extended.
       const op = opOf[node]!;
       if (blocker === -1) blocker = op;
       if (op === blocker && finalStates.length < MAX_FINAL_STATES && !finalStates.includes(state)) {
         finalStates.push(state);
       }
     }
-    if (depth === 0) break;
-    backtracks++;
-    depth--;
-    if (validPrefix > depth) validPrefix = depth;
-    node = stackNode[depth]!;
-    const op = opOf[node]!;
-    state = stackState[depth]!;
-    bits[op >>> 5]! &= ~(1 << (op & 31));
-    h1 ^= z1[op]!;
-    h2 ^= z2[op]!;
-    // unlift: relink the return, then the call (reverse order of lift)
-    const r = retNode[op]!;
-    if (r >= 0) {
-      next[prev[r]!] = r;
-      const nx = next[r]!;
-      if (nx !== -1) prev[nx] = r;
-      required++;
+    // Backtrack; past a pure op's frame too, since it had no alternatives worth trying.
+    let pure = 1;
+    while (pure === 1 && depth > 0) {
+      backtracks++;
+      depth--;
+      if (validPrefix > depth) validPrefix = depth;
+      pure = stackPure[depth]!;
+      node = stackNode[depth]!;
+      const op = opOf[node]!;
+      state = stackState[depth]!;
+      bits[op >>> 5]! &= ~(1 << (op & 31));
+      h1 ^= z1[op]!;
+      h2 ^= z2[op]!;
+      // unlift: relink the return, then the call (reverse order of lift)
+      const r = retNode[op]!;
+      if (r >= 0) {
+        next[prev[r]!] = r;
+        const nx = next[r]!;
+        if (nx !== -1) prev[nx] = r;
+        required++;
+      }
+      next[prev[node]!] = node;
+      const nx = next[node]!;
+      if (nx !== -1) prev[nx] = node;
     }
-    next[prev[node]!] = node;
-    const nx = next[node]!;
-    if (nx !== -1) prev[nx] = node;
-    node = nx;
+    if (pure === 1) break; // depth 0 and still failing: not linearizable
+    node = next[node]!;
   }
 
   if (exhausted !== undefined) {
@@ -280,6 +306,7 @@ export function searchLinearization(
       configurations: cache.count,
       cacheHits: cache.hits,
       backtracks,
+      dominanceCuts,
       steps,
       states: model.stateCount(),
       modelBytes: model.bytes(),

@@ -14,6 +14,7 @@ export interface WorkerSetup {
   memoryBytes: number;
   maxLinearization: number;
   compile: boolean;
+  dominance: boolean;
 }
 
 export type WorkerRequest = { type: "jobs"; jobs: PartitionJob[]; maxConfigurations: number };
@@ -35,6 +36,7 @@ if (port) {
         maxConfigurations: msg.maxConfigurations,
         maxLinearization: setup.maxLinearization,
         compile: setup.compile,
+        dominance: setup.dominance,
         heapNearlyFull,
       });
       port.postMessage({ type: "verdicts", verdicts } satisfies WorkerReply);

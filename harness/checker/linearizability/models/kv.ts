@@ -48,6 +48,7 @@ export function kvModel(options: KvOptions = {}): Model<string, KvInput, KvOutpu
       return `${input.f} ${describeValue(input.value)}${output === null ? " (info)" : ""}`;
     },
     describeState: (s) => describeValue(s),
+    readOnly: (input) => input.f === "get",
     fromCall(call: Call): ModelCall<KvInput, KvOutput> | null {
       const open = call.outcome === "info" || call.outcome === "pending";
       if (call.outcome === "fail") return null;
@@ -218,6 +219,7 @@ function compileKv(
       }
     },
     describeState: (s) => describeValue(describe(s)),
+    readOnly: (op) => kind[op] === 0 || kind[op] === 3,
     stateCount: () => parent.length,
     // Six numbers per state plus its entry in the children map.
     bytes: () => parent.length * 100,

@@ -70,6 +70,7 @@ export function multiRegisterModel(
       return `txn [${body}]${observed ? "" : " (info)"}`;
     },
     describeState: (s) => canonicalJson(s),
+    readOnly: (txn) => txn.every((m) => m.f === "read"),
     fromCall(call: Call): ModelCall<MicroOp[], MultiRegisterOutput> | null {
       if (call.f !== "txn") {
         throw new HistoryError(

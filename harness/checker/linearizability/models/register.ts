@@ -143,6 +143,7 @@ export function registerModel(
         }
       },
       describeState: (s) => describeValue(values[s]),
+      readOnly: (op) => kind[op] === 0 || kind[op] === 3,
       stateCount: () => 0,
       bytes: () => values.length * 64,
     };
@@ -166,6 +167,8 @@ export function registerModel(
       }
     },
     describeState: (s) => describeValue(s),
+    readOnly: (input, output) =>
+      input.f === "read" || (input.f === "cas" && output.kind === "fail"),
     fromCall,
     partition: (call) => call.key,
     compile,
