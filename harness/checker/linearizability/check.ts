@@ -28,8 +28,8 @@ export interface LinearizabilityOptions {
   /** Worker threads: a number (0 = check in this thread only; n = n workers from the start) or
    * "auto" (default): check in this thread, and when that has taken `parallelAfterMs`, two or
    * more partitions remain and they are expensive to search (not just many), hand them to
-   * min(cores, 4) workers. Models need a registry spec to
-   * run in workers (user models always run in this thread). */
+   * min(cores, 4) workers. Only registry models run in workers (user models always run in
+   * this thread). */
   workers?: number | "auto";
   parallelAfterMs?: number;
   /** Failures explained in full (the others are counted); default 10. */
