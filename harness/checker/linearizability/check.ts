@@ -54,8 +54,9 @@ export interface LinearizabilityOptions {
 
 export const DEFAULT_MEMORY_LIMIT = 1 << 30;
 const DEFAULT_PARALLEL_AFTER_MS = 1_000;
-/** Search cost per op above which handing partitions to workers pays for copying them there. */
-const HANDOFF_MICROS_PER_OP = 50;
+/** Search work (model steps) per op above which handing partitions to workers pays for copying
+ * them there; a count, not a time, so that a loaded machine does not change the decision. */
+const HANDOFF_STEPS_PER_OP = 50;
 const DEFAULT_SLICE = 10_000;
 /** Beyond this slice the last phase runs without one. */
 const MAX_SLICE = 10_000_000;
@@ -134,10 +135,11 @@ export async function checkCalls(
     return pool;
   };
   const handoffMs = options.parallelAfterMs ?? DEFAULT_PARALLEL_AFTER_MS;
-  let searchMs = 0;
+  let searchSteps = 0;
   let searchedOps = 0;
-  // Check in this thread; when that takes long and partitions remain, hand them to workers
-  // (starting workers costs more than most histories take).
+  // Check in this thread; when that takes long, partitions remain and they take many steps per
+  // op, hand them to workers (starting workers and copying partitions costs more than searching
+  // most histories takes).
   const run = async (jobs: readonly PartitionJob[], maxConfigurations: number) => {
     if (eager) return usePool().run(jobs, maxConfigurations, stop);
     const limits = { ...plan.limits, maxConfigurations };
@@ -148,13 +150,12 @@ export async function checkCalls(
         size > 0 &&
         jobs.length - i >= 2 &&
         performance.now() - started > handoffMs &&
-        (searchMs * 1000) / Math.max(1, searchedOps) > HANDOFF_MICROS_PER_OP
+        searchSteps / Math.max(1, searchedOps) > HANDOFF_STEPS_PER_OP
       ) {
         break;
       }
-      const t = performance.now();
       const v = runJobs(model, [jobs[i]!], limits)[0]!;
-      searchMs += performance.now() - t;
+      searchSteps += v.stats.steps;
       searchedOps += jobs[i]!.calls.length;
       out.push(v);
       if (stop([v])) return out;

@@ -21,7 +21,7 @@ describe("linearizability in worker threads", () => {
     expect(parallel.keyCount).toBe(150);
   });
 
-  it("hands expensive partitions to workers once the check is slow", async () => {
+  it("hands expensive partitions to workers once the check is slow, and cheap ones never", async () => {
     // Keys whose searches are expensive: many concurrent indeterminate writes, then reads.
     const hard: HistoryOp[] = [];
     const emit = (op: Omit<HistoryOp, "index" | "time">) =>
@@ -42,6 +42,11 @@ describe("linearizability in worker threads", () => {
     const r = await checkLinearizability(hard, { model: "register", parallelAfterMs: 0 });
     expect(r.valid).toBe(false);
     expect(r.stats.workers).toBeGreaterThan(0);
+    // Many cheap keys (about one search step per op) stay in this thread however long they take.
+    const cheap = [...syntheticRegisterHistory({ ops: 5_000, keys: 300, clients: 20, seed: 3 })];
+    const c = await checkLinearizability(cheap, { model: "cas-register", parallelAfterMs: 0 });
+    expect(c.valid).toBe(true);
+    expect(c.stats.workers).toBe(0);
   });
 
   it("shares the time budget with its workers", async () => {
