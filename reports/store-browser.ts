@@ -402,6 +402,11 @@ export async function startStoreBrowser(options: StoreBrowserOptions): Promise<S
         "text/html; charset=utf-8",
       );
     }
+    if (url.pathname === "/favicon.ico") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (url.pathname === "/api/runs") {
       const runs = filterRuns(await listRuns(storeReal), {
         ...(url.searchParams.get("test") ? { test: url.searchParams.get("test") as string } : {}),

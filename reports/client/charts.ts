@@ -180,6 +180,14 @@ function scaleOpts(axis: ChartSpec["x"], isX: boolean, xCol?: NumberColumn): uPl
   return s;
 }
 
+/** Ticks of a nines axis: 0%, 50%, then 90%, 99%, 99.9% ... within the range. */
+function ninesSplits(_u: uPlot, _axis: number, min: number, max: number): number[] {
+  const out: number[] = [];
+  for (const v of [0, Math.log10(2)]) if (v >= min && v <= max) out.push(v);
+  for (let n = Math.max(1, Math.ceil(min - 1e-9)); n <= max + 1e-9; n++) out.push(n);
+  return out;
+}
+
 function categorySplits(n: number): uPlot.Axis["splits"] {
   return () => Array.from({ length: n }, (_, i) => i);
 }
@@ -206,11 +214,14 @@ export function renderChart(
   const yAxis: uPlot.Axis = {
     label: spec.y.label,
     values: axisValues(spec.y),
-    size: spec.y.scale === "category" ? 90 : 60,
+    // Wide enough for the longest tick label plus the axis title.
+    size: (_u, values) =>
+      34 + 6.5 * Math.max(4, ...(values ?? []).map((v) => String(v ?? "").length)),
   };
   if (spec.y.scale === "category") yAxis.splits = categorySplits(spec.y.categories?.length ?? 0);
   const xAxis: uPlot.Axis = { label: spec.x.label, values: axisValues(spec.x) };
   if (spec.x.scale === "category") xAxis.splits = categorySplits(spec.x.categories?.length ?? 0);
+  if (spec.x.scale === "nines") xAxis.splits = ninesSplits;
 
   const plugins: uPlot.Plugin[] = [];
   if (spec.bands && spec.bands.length > 0) plugins.push(bandsPlugin(spec.bands));

@@ -3,7 +3,6 @@
 // value texts. Bad lines are skipped and counted, never fatal.
 
 import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
 import { NONE } from "./run-payload.ts";
 import { valueText } from "./value-text.ts";
 
@@ -125,6 +124,24 @@ function processName(p: unknown): string | null {
   return null;
 }
 
+/** The lines of a UTF-8 file, streamed in 1 MiB chunks (faster than node:readline for millions
+ * of short lines). A trailing "\r" is left for the caller's trim. */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf("\n", start);
+      if (nl < 0) break;
+      yield text.slice(start, nl);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest.length > 0) yield rest;
+}
+
 /** Reads and pairs a history file. Rejects only when the file cannot be read at all. */
 export async function scanHistory(
   path: string,
@@ -210,16 +227,19 @@ export async function scanHistory(
     }
     return id;
   };
-  const text = (v: unknown): number =>
-    v === undefined ? 0 : strings.intern(valueText(v, maxValueChars));
+  const text = (v: unknown): number => {
+    if (v === undefined) return 0;
+    // Most values are small numbers or null: skip the general (bounded) formatter.
+    if (v === null) return strings.intern("null");
+    if (typeof v === "number" || typeof v === "boolean") return strings.intern(String(v));
+    return strings.intern(valueText(v, maxValueChars));
+  };
   const plain = (v: unknown): number =>
     typeof v === "string"
       ? strings.intern(v.length > maxValueChars ? `${v.slice(0, maxValueChars - 1)}…` : v)
       : text(v);
 
-  const input = createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 });
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const raw of rl) {
+  for await (const raw of readLines(path)) {
     lines++;
     const line = raw.trim();
     if (line.length === 0) continue;

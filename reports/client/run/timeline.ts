@@ -20,8 +20,8 @@ const RULER = 30;
 const GUTTER = 140;
 const MAX_VIEW_HEIGHT = 560;
 const MIN_SPAN_NS = 1_000;
-/** Drawing order of outcomes: a pixel column takes the colour of its worst outcome. */
-const WORST_FIRST = [1, 2, 3, 0];
+/** Outcome codes from the top of a merged pixel column down: fail, info, pending, ok. */
+const STACK_TOP_FIRST = [1, 2, 3, 0];
 const OUTCOME_FILL = [
   OUTCOME_COLORS.ok,
   OUTCOME_COLORS.fail,
@@ -113,7 +113,7 @@ export function mountTimeline(
       "div",
       { class: "chart-note" },
       "Drag to pan; Ctrl + wheel (or wheel over the time ruler) to zoom; click an op for its details. " +
-        "Ops narrower than 2 pixels are merged into pixel columns that take the colour of their worst outcome (fail, then info, pending, ok).",
+        "Ops narrower than 2 pixels are merged: each pixel column then shows the share of its ops that failed (red, top), were indeterminate (amber), pending (grey) or ok (green); every outcome present gets at least one pixel.",
     ),
   );
 
@@ -174,7 +174,8 @@ export function mountTimeline(
       g.fillRect(x0, RULER, Math.max(2, x1 - x0), viewH - RULER);
     }
 
-    const bins = new Uint8Array(pw + 1);
+    // Per pixel column, how many merged ops of each outcome it holds.
+    const bins = new Uint32Array((pw + 1) * 4);
     const rects: number[][] = [[], [], [], []];
     const labels: Array<[number, number, number, string]> = [];
     let drawn = 0;
@@ -211,7 +212,7 @@ export function mountTimeline(
           drawn++;
         } else {
           const px = Math.min(pw, Math.max(0, Math.floor(x0 - GUTTER)));
-          bins[px] = (bins[px] as number) | (1 << code);
+          bins[px * 4 + code] = (bins[px * 4 + code] as number) + 1;
           merged++;
         }
       };
@@ -229,18 +230,7 @@ export function mountTimeline(
         for (let k = 0; k < r.length; k += 2)
           g.fillRect(r[k] as number, by, Math.max(1, r[k + 1] as number), BAR);
       }
-      for (const code of WORST_FIRST) {
-        const bit = 1 << code;
-        const worseMask = WORST_FIRST.slice(0, WORST_FIRST.indexOf(code)).reduce(
-          (m, c) => m | (1 << c),
-          0,
-        );
-        g.fillStyle = OUTCOME_FILL[code] as string;
-        for (let px = 0; px <= pw; px++) {
-          const b = bins[px] as number;
-          if (b & bit && !(b & worseMask)) g.fillRect(GUTTER + px, by, 1, BAR);
-        }
-      }
+      drawMerged(bins, pw, by);
       // Lane label.
       g.fillStyle = "#fff";
       g.fillRect(0, y, GUTTER - 2, ROW);
@@ -259,6 +249,39 @@ export function mountTimeline(
     lastDraw.merged = merged;
     lastDraw.lanes = Math.max(0, lastLane - firstLane + 1);
     status.textContent = `${fmtSeconds(t0 / 1e9)} – ${fmtSeconds(t1 / 1e9)} · ${laneCount} lanes`;
+  }
+
+  /** Merged pixel columns as stacked shares of each outcome (fail on top, then info, pending,
+   * ok at the bottom); an outcome present in a column gets at least one pixel, so a single
+   * failure among thousands of ops stays visible without painting the whole column red. */
+  function drawMerged(bins: Uint32Array, pw: number, by: number): void {
+    const heights = new Float64Array(4);
+    for (let px = 0; px <= pw; px++) {
+      const base = px * 4;
+      let total = 0;
+      for (let c = 0; c < 4; c++) total += bins[base + c] as number;
+      if (total === 0) continue;
+      let rest = BAR;
+      for (const code of STACK_TOP_FIRST) {
+        const n = bins[base + code] as number;
+        const hgt = n === 0 ? 0 : Math.min(rest, Math.max(1, Math.round((n / total) * BAR)));
+        heights[code] = hgt;
+        rest -= hgt;
+      }
+      // Rounding leftovers go to the largest share, so the column is always full height.
+      let largest = 0;
+      for (let c = 1; c < 4; c++)
+        if ((bins[base + c] as number) > (bins[base + largest] as number)) largest = c;
+      heights[largest] = (heights[largest] as number) + rest;
+      let y = by;
+      for (const code of STACK_TOP_FIRST) {
+        const hgt = heights[code] as number;
+        if (hgt <= 0) continue;
+        g.fillStyle = OUTCOME_FILL[code] as string;
+        g.fillRect(GUTTER + px, y, 1, hgt);
+        y += hgt;
+      }
+    }
   }
 
   function opRect(op: number): { x: number; y: number; w: number; h: number } | null {
