@@ -59,6 +59,7 @@ describe("listRuns", () => {
     ]);
     const reg = runs.at(-1);
     expect(reg?.checks).toEqual([
+      { name: "history", valid: true },
       { name: "linearizability", valid: false },
       { name: "stats", valid: true },
     ]);

@@ -106,7 +106,9 @@ async function readRun(
   );
   if (testJson.status === "ok" && typeof testJson.value === "object" && testJson.value !== null) {
     const t = testJson.value as Record<string, unknown>;
-    startWallMs = parseWallTime(t["startTime"] ?? t["start"] ?? t["startedAt"] ?? t["startTimeMs"]);
+    startWallMs = parseWallTime(
+      t["startTime"] ?? t["startedAt"] ?? t["start"] ?? t["historyStartTime"] ?? t["startTimeMs"],
+    );
   }
   if (startWallMs === null) startWallMs = parseRunName(run);
   if (startWallMs === null) {

@@ -96,7 +96,7 @@ describe.skipIf(!available)("reports in headless Chromium", () => {
     const runDir = join(store, FIXTURES.register);
     const { path } = await generateRunReport(runDir);
     const results = JSON.parse(readFileSync(join(runDir, "results.json"), "utf8"));
-    const failing = results.linearizability.failures[0].op;
+    const failing = results.checkers.linearizability.failures[0].op;
     const page = await browser.context.newPage();
     const problems = collectProblems(page);
     await openReport(page, pathToFileURL(path).href);
@@ -317,7 +317,10 @@ describe.skipIf(!available)("reports in headless Chromium", () => {
       await page
         .locator('.verdict[data-checker="session"]')
         .evaluate((e) => getComputedStyle(e).backgroundColor),
-    ).toBe("rgb(191, 135, 0)");
+    ).toBe("rgb(207, 34, 46)");
+    expect(
+      await page.locator('table.anomalies[data-category="readYourWrites"] tbody tr').count(),
+    ).toBe(3);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -9,7 +9,8 @@ import { basename, dirname, join, resolve } from "node:path";
 export interface RunMeta {
   /** name | test | testName; else the run directory's parent directory name. */
   name: string;
-  /** startTime | start | startedAt | startTimeMs: epoch milliseconds or an ISO 8601 string. */
+  /** Wall-clock time of the history's time 0, to place node log events: historyStartTime, else
+   * startTime | startedAt | start | startTimeMs (epoch milliseconds or ISO 8601). */
   startWallMs: number | null;
   /** options | opts: the test's options as given. */
   options: Record<string, unknown>;
@@ -69,7 +70,9 @@ export function runMetaFrom(raw: Record<string, unknown>, runDir: string): RunMe
       typeof nameField === "string" && nameField !== ""
         ? nameField
         : basename(dirname(resolve(runDir))),
-    startWallMs: parseWallTime(first("startTime", "start", "startedAt", "startTimeMs")),
+    startWallMs: parseWallTime(
+      first("historyStartTime", "startTime", "startedAt", "start", "startTimeMs"),
+    ),
     options,
     seed: first("seed") ?? options["seed"],
     versions:

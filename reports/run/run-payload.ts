@@ -81,6 +81,8 @@ export interface ViewOp {
   value: string;
   result: string;
   outcome: string;
+  /** The model's description of the op (e.g. "cas 1→2"), when the checker gave one. */
+  description?: string;
   invokeNs: number;
   /** Null when pending or info: may take effect at any later time. */
   completeNs: number | null;

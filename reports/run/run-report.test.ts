@@ -75,7 +75,7 @@ describe("generateRunReport", () => {
 
     // The failure view names the checker's failing op and resolves it to a row of the op table.
     const lin = widget<LinearizabilityViewData>(payload, "linearizability-view");
-    const expected = results.linearizability.failures[0];
+    const expected = results.checkers.linearizability.failures[0];
     const f = lin.failures[0];
     expect(f?.failing.invokeIndex).toBe(expected.op.invokeIndex);
     expect(f?.steps.map((s) => s.stateAfter)).toEqual(["1", "1", "2", "3", "3", "4", "4"]);
@@ -144,15 +144,21 @@ describe("generateRunReport", () => {
     const cats = widget<AnomaliesViewData>(set.payload, "anomalies-view").categories;
     expect(cats.map((c) => [c.checker, c.name, c.total, c.items.length])).toEqual([
       ["set", "lost", 2, 2],
-      ["set", "unexpected", 0, 0],
       ["set", "stale", 1, 1],
+      ["set", "neverRead", 0, 0],
+      ["set", "unexpected", 0, 0],
+      ["set", "duplicated", 0, 0],
     ]);
+    // A lost element shows its acknowledged add, the last read that saw it and the first that
+    // missed it, all resolved to rows of the op table.
     for (const item of cats[0]?.items ?? []) {
-      expect(item.ops.length).toBeGreaterThanOrEqual(2);
+      expect(item.ops.map((o) => o.f)).toEqual(["add", "read", "read"]);
       for (const op of item.ops) expect(op.opId).toBeGreaterThanOrEqual(0);
-      expect(item.ops[0]?.f).toBe("add");
-      expect(item.ops.at(-1)?.f).toBe("final-read");
+      expect(item.description).toMatch(
+        /^acknowledged add, known at [\d.]+ s; last seen at [\d.]+ s; missing from every read since [\d.]+ s$/,
+      );
     }
+    expect(cats[1]?.items[0]?.description).toMatch(/19 later read\(s\) missed it/);
     expect(set.payload.shared.run.faults.map((w) => w.fault)).toEqual(["kill", "pause"]);
 
     const conv = await report(join(s, FIXTURES.convergence));
@@ -163,13 +169,31 @@ describe("generateRunReport", () => {
       "convergence:lost:1",
       "convergence:resurrected:1",
       "convergence:diverged:1",
-      "session:readYourWrites:0",
+      "convergence:unexpected:0",
+      "session:readYourWrites:90",
       "session:monotonicReads:0",
     ]);
+    const convCats = widget<AnomaliesViewData>(conv.payload, "anomalies-view").categories;
+    const lost = convCats[0]?.items[0];
+    expect(lost?.subject).toMatch(/^a: w\d+$/);
+    expect(lost?.description).toMatch(/is in no node's final read; w\d+ survived/);
+    expect(lost?.ops.map((o) => o.f)).toEqual([
+      "write",
+      "write",
+      "final-read",
+      "final-read",
+      "final-read",
+    ]);
+    const ryw = convCats[4]?.items;
+    expect(ryw).toHaveLength(3);
+    expect(ryw?.[0]?.ops.map((o) => o.f)).toEqual(["write", "read"]);
+    expect(ryw?.[0]?.description).toMatch(
+      /^the process wrote w\d+, then its read at [\d.]+ s saw \[\]$/,
+    );
     const diverged = widget<AnomaliesViewData>(conv.payload, "anomalies-view").categories[2]
       ?.items[0];
     expect(diverged?.finalReads?.map((r) => r.node)).toEqual(["n1", "n2", "n3"]);
-    expect(conv.html).toContain('data-verdict="unknown" data-checker="session"');
+    expect(conv.html).toContain('data-verdict="invalid" data-checker="session"');
     expect(conv.summary.verdict).toBe(false);
   });
 
@@ -198,5 +222,6 @@ describe("generateRunReport", () => {
     const r2 = await report(empty);
     expect(r2.summary.verdict).toBe(true);
     expect(r2.html).toContain("history.jsonl is missing");
+    expect(r2.html).toContain("No client op completed in this history");
   });
 });

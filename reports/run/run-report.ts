@@ -1,11 +1,12 @@
 // generateRunReport(runDir): reads a stored run (test.json, history.jsonl, results.json,
 // nodes/*.log) and writes its self-contained report.html.
 
-import { stat, writeFile } from "node:fs/promises";
+import { rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Validity } from "../../harness/checker/result.ts";
 import { buildPage } from "../page.ts";
 import type {
+  BandSpec,
   BlockSpec,
   Fact,
   PageSpec,
@@ -17,11 +18,23 @@ import { JsonBlob } from "../payload.ts";
 import { SCATTER_CAP, scatterSample } from "./downsample.ts";
 import { faultBands } from "./fault-bands.ts";
 import { faultWindows } from "./faults.ts";
-import { assignLanes, type ScannedHistory, type ScanOptions, scanHistory } from "./history-scan.ts";
+import {
+  assignLanes,
+  type ScannedHistory,
+  type ScanOptions,
+  StringTable,
+  scanHistory,
+} from "./history-scan.ts";
 import { readNodeEvents } from "./node-events.ts";
-import { collectChecks, overallValidity, scalarFacts } from "./results.ts";
+import { byFTable, collectChecks, overallValidity, scalarFacts } from "./results.ts";
 import { type RunMeta, readRunFiles } from "./run-dir.ts";
-import { type FaultWindow, NONE, type OpColumns, type RunShared } from "./run-payload.ts";
+import {
+  type FaultWindow,
+  NONE,
+  type OpColumns,
+  type RunShared,
+  type ScatterViewData,
+} from "./run-payload.ts";
 import { bucketWidthNs, latencyQuantileChart, throughputChart } from "./series.ts";
 import { displayText } from "./value-text.ts";
 import { anomalyCategories, linearizabilityView, OpIndex } from "./views.ts";
@@ -64,11 +77,7 @@ function emptyHistory(): ScannedHistory {
     fNames: [],
     keys: [],
     keyIds: new Map(),
-    strings: {
-      strings: [],
-      omittedCount: 0,
-      intern: () => 0,
-    } as unknown as ScannedHistory["strings"],
+    strings: new StringTable(0),
     nemesis: [],
     durationNs: 0,
     lines: 0,
@@ -290,6 +299,17 @@ export async function buildRunPage(
         id: slug(c.name),
         facts: facts.map(([label, value]) => ({ label, value })),
       });
+      const perF = byFTable(c.result);
+      if (perF) {
+        blocks.push({
+          kind: "table",
+          table: {
+            caption: `${c.name} by operation`,
+            columns: perF.columns.map((label, i) => ({ label, numeric: i > 0 })),
+            rows: perF.rows,
+          },
+        });
+      }
     }
     sections.push({
       id: "results",
@@ -326,22 +346,20 @@ export async function buildRunPage(
       ],
     });
   }
-  sections.push({
-    id: "latency",
-    title: "Latency",
-    intro:
-      "Every client op's latency against its invoke time, on a log scale, with fault windows shaded and labelled. Drag across a chart to zoom (all time charts follow); double-click to reset.",
-    blocks: [
-      { kind: "widget", widget: "latency-scatter", id: "latency-scatter", data: scatter },
-      ...(scatter.note ? [{ kind: "text", text: scatter.note, tone: "note" } as BlockSpec] : []),
-      { kind: "chart", chart: latencyQuantileChart(h, bands, widthNs) },
-    ],
-  });
-  sections.push({
-    id: "throughput",
-    title: "Throughput",
-    blocks: [{ kind: "chart", chart: throughputChart(h, bands, widthNs) }],
-  });
+  if (scatter.total === 0) {
+    sections.push({
+      id: "latency",
+      title: "Latency and throughput",
+      blocks: [
+        {
+          kind: "text",
+          text: "No client op completed in this history: there is no latency or throughput to draw.",
+        },
+      ],
+    });
+  } else {
+    pushLatencyAndThroughput(sections, h, bands, widthNs, scatter);
+  }
   if (events.chart || events.notes.length > 0) {
     const blocks: BlockSpec[] = events.notes.map(
       (n) => ({ kind: "text", text: n, tone: "note" }) as BlockSpec,
@@ -427,6 +445,31 @@ export async function buildRunPage(
   return { html, summary: { ops: h.count, verdict, warnings } };
 }
 
+function pushLatencyAndThroughput(
+  sections: SectionSpec[],
+  h: ScannedHistory,
+  bands: BandSpec[],
+  widthNs: number,
+  scatter: ScatterViewData,
+): void {
+  sections.push({
+    id: "latency",
+    title: "Latency",
+    intro:
+      "Every client op's latency against its invoke time, on a log scale, with fault windows shaded and labelled. Drag across a chart to zoom (all time charts follow); double-click to reset.",
+    blocks: [
+      { kind: "widget", widget: "latency-scatter", id: "latency-scatter", data: scatter },
+      ...(scatter.note ? [{ kind: "text", text: scatter.note, tone: "note" } as BlockSpec] : []),
+      { kind: "chart", chart: latencyQuantileChart(h, bands, widthNs) },
+    ],
+  });
+  sections.push({
+    id: "throughput",
+    title: "Throughput",
+    blocks: [{ kind: "chart", chart: throughputChart(h, bands, widthNs) }],
+  });
+}
+
 /** Generates report.html for the run in `runDir` and returns what it wrote. */
 export async function generateRunReport(
   runDir: string,
@@ -434,7 +477,15 @@ export async function generateRunReport(
 ): Promise<RunReportSummary> {
   const { html, summary } = await buildRunPage(runDir, options);
   const path = options.out ?? join(runDir, "report.html");
-  await writeFile(path, html);
+  // Write, then rename: nobody (the store browser, say) ever reads half a report.
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, html);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
   const bytes = (await stat(path)).size;
   return { path, bytes, ...summary };
 }

@@ -3,12 +3,7 @@
 
 import type { LinearizabilityFailure, OpRef } from "../../harness/checker/result.ts";
 import type { ScannedHistory } from "./history-scan.ts";
-import {
-  type AnomalyEvidence,
-  anomalyFields,
-  linearizabilityFailures,
-  type NamedCheck,
-} from "./results.ts";
+import { anomalyCategoriesOf, linearizabilityFailures, type NamedCheck } from "./results.ts";
 import {
   type AnomalyCategory,
   type FailureViewData,
@@ -22,6 +17,19 @@ import { displayText, valueText } from "./value-text.ts";
 /** Failures drawn per report; steps of the partial linearization shown per failure; ops drawn in
  * a failure's window; evidence items per anomaly category. */
 export const VIEW_LIMITS = { failures: 20, steps: 40, windowOps: 300, anomalyItems: 500 };
+
+// Extensions harness/checker makes to the result contract (OpRef.description,
+// LinearizabilityFailure.linearizationTruncated), read so that older results still work.
+function describedAs(ref: OpRef): { description?: string } {
+  const d = (ref as OpRef & { description?: unknown }).description;
+  return typeof d === "string" ? { description: d } : {};
+}
+
+function truncatedBy(f: LinearizabilityFailure): number {
+  const n = (f as LinearizabilityFailure & { linearizationTruncated?: unknown })
+    .linearizationTruncated;
+  return typeof n === "number" && n > 0 ? n : 0;
+}
 
 export class OpIndex {
   private byComplete: Map<number, number> | null = null;
@@ -87,6 +95,7 @@ export class OpIndex {
       value: valueText(ref.value, 160),
       result: ref.result === undefined ? "" : valueText(ref.result, 160),
       outcome: ref.outcome,
+      ...describedAs(ref),
       invokeNs: ref.invokeTime,
       completeNs: ref.outcome === "info" || ref.outcome === "pending" ? null : ref.completeTime,
       step,
@@ -111,10 +120,12 @@ function failureView(
   h: ScannedHistory,
 ): FailureViewData {
   const L = f.linearization.length;
+  // The checker may have left out the start of a long linearization already.
+  const dropped = truncatedBy(f);
   const tailFrom = Math.max(0, L - VIEW_LIMITS.steps);
   const steps = f.linearization.slice(tailFrom).map((s, i) => ({
-    step: tailFrom + i + 1,
-    op: ix.viewOfRef(s.op, "linearized", tailFrom + i + 1),
+    step: dropped + tailFrom + i + 1,
+    op: ix.viewOfRef(s.op, "linearized", dropped + tailFrom + i + 1),
     stateAfter: s.stateAfter,
   }));
   const failing = ix.viewOfRef(f.op, "failing");
@@ -174,7 +185,7 @@ function failureView(
     key: f.key === null ? "(no key)" : String(f.key),
     failing,
     steps,
-    linearizationLength: L,
+    linearizationLength: dropped + L,
     initialState: f.initialState,
     stateBeforeSteps: before,
     finalStates: f.finalStates,
@@ -205,29 +216,22 @@ export function linearizabilityView(
   return { failures, moreFailures: Math.max(0, reported - failures.length) };
 }
 
-function subjectOf(e: AnomalyEvidence): string {
-  const key = e.key !== undefined && e.key !== null ? String(e.key) : null;
-  const element = e.element !== undefined ? displayText(e.element, 80) : null;
-  if (key !== null && element !== null) return `${key}: ${element}`;
-  return key ?? element ?? "–";
-}
-
 export function anomalyCategories(checks: NamedCheck[], ix: OpIndex): AnomalyCategory[] {
   const out: AnomalyCategory[] = [];
   for (const c of checks) {
-    for (const field of anomalyFields(c.result)) {
+    for (const cat of anomalyCategoriesOf(c.result)) {
       out.push({
         checker: c.name,
-        name: field.name,
-        total: field.total,
-        items: field.items.slice(0, VIEW_LIMITS.anomalyItems).map((e) => ({
-          subject: subjectOf(e),
-          description: typeof e.description === "string" ? e.description : "",
+        name: cat.name,
+        total: cat.total,
+        items: cat.items.slice(0, VIEW_LIMITS.anomalyItems).map((e) => ({
+          subject: displayText(e.subject, 120),
+          description: displayText(e.description, 400),
           ops: e.ops
             .slice(0, 20)
             .map((o) => ix.viewOfEvidence(o))
             .filter((v): v is ViewOp => v !== null),
-          ...(Array.isArray(e.finalReads)
+          ...(e.finalReads
             ? {
                 finalReads: e.finalReads.slice(0, 20).map((fr) => ({
                   node: String(fr.node),

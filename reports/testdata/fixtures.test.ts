@@ -54,7 +54,7 @@ describe("fixture runs", () => {
           },
       );
     const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
-    const failure = results.linearizability.failures[0];
+    const failure = results.checkers.linearizability.failures[0];
     const stale = ops.find((o) => o.index === failure.op.completeIndex);
     expect(stale).toMatchObject({ type: "ok", f: "read", key: "k2", value: 3 });
     // The write of 4 completed before the stale read was invoked.

@@ -273,6 +273,13 @@ function settleRegister(ops: PlannedOp[], rand: () => number): void {
   }
 }
 
+/** How the cas-register model describes an op it checked. */
+function modelDescription(o: PlannedOp): string {
+  if (o.f === "read") return `read ${JSON.stringify(o.result)}`;
+  if (o.f === "cas") return `cas ${(o.value as number[]).join("→")}`;
+  return `write ${JSON.stringify(o.value)}`;
+}
+
 function describeOp(o: PlannedOp): string {
   if (o.f === "read") return `read → ${JSON.stringify(o.result)}`;
   return `${o.f} ${JSON.stringify(o.value)}`;
@@ -437,7 +444,7 @@ function registerPartition(root: string): void {
     key: "k2",
     op: opRef(stale),
     linearization: [w1, r1, w2, cas, r3, w4, r4].map((o, i) => ({
-      op: opRef(o),
+      op: { ...opRef(o), description: modelDescription(o) },
       stateAfter: states[i] as string,
     })),
     initialState: "nil",
@@ -450,20 +457,52 @@ function registerPartition(root: string): void {
     e[o.outcome]++;
     byF[o.f] = e;
   }
+  const count = (outcome: string) => ops.filter((o) => o.outcome === outcome).length;
+  const statsByF: Record<string, Record<string, unknown>> = {};
+  for (const [f, c] of Object.entries(byF)) {
+    statsByF[f] = {
+      count: c.ok + c.fail + c.info,
+      ...c,
+      pending: 0,
+      okPerSecond: Number((c.ok / 12).toFixed(2)),
+      latencyMs: { "0.5": 8.1, "0.99": 500, "1": 500 },
+    };
+  }
+  // As the harness writes it: its own composition, parts under "checkers".
+  const reason = `key k2: p${stale.process} ${describeOp(stale)} cannot be linearized`;
   const results = {
     valid: false,
-    linearizability: {
-      checker: "linearizability",
-      valid: false,
-      reason: `key k2: p${stale.process} ${describeOp(stale)} cannot be linearized`,
-      model: "cas-register",
-      keyCount: 4,
-      failures: [failure],
-      failureCount: 1,
-      unknownKeys: [],
-      stats: { statesExplored: 1873, cacheHits: 412, elapsedMs: 38 },
+    reason: `linearizability: ${reason}`,
+    checkers: {
+      history: { valid: true, ops: history.trim().split("\n").length, counts: {}, pending: 0 },
+      linearizability: {
+        checker: "linearizability",
+        valid: false,
+        reason,
+        model: "cas-register",
+        keyCount: 4,
+        failures: [failure],
+        failureCount: 1,
+        unknownKeys: [],
+        stats: { statesExplored: 1873, cacheHits: 412, elapsedMs: 38 },
+      },
+      stats: {
+        checker: "stats",
+        valid: true,
+        count: ops.length,
+        ok: count("ok"),
+        fail: count("fail"),
+        info: count("info"),
+        pending: 0,
+        durationSeconds: 12,
+        throughput: {
+          all: Number((ops.length / 12).toFixed(2)),
+          ok: Number((count("ok") / 12).toFixed(2)),
+        },
+        latencyMs: { "0.5": 8.1, "0.99": 500, "1": 500 },
+        byF: statsByF,
+      },
     },
-    stats: { checker: "stats", valid: true, count: ops.length, byF },
   };
   const events = [
     { s: 3.2, node: "n1", event: "member-down", msg: "n3 suspected down" },
@@ -598,42 +637,71 @@ function setKill(root: string): void {
     { f: "resume", invokeNs: 6 * S, completeNs: 6.002 * S, value: ["n3"], result: ["n3"] },
   ];
   const history = emitHistory(ops, nemesis);
-  const lastReadWith = (v: number) =>
-    ops
-      .filter(
-        (r) => r.f === "read" && Array.isArray(r.result) && (r.result as number[]).includes(v),
-      )
-      .pop();
-  const acknowledged = ops.filter((o) => o.f === "add" && o.outcome === "ok").length;
+  // The set checker's per-element report (harness/checker/set.ts), computed from the history.
+  const reads = [...ops.filter((o) => o.f === "read" && o.outcome === "ok"), finalRead];
+  const has = (r: PlannedOp, v: number) =>
+    Array.isArray(r.result) && (r.result as number[]).includes(v);
+  const elementReport = (a: PlannedOp) => {
+    const v = a.value as number;
+    const after = reads.filter((r) => r.invokeNs > a.invokeNs);
+    const seenBy = after.filter((r) => has(r, v));
+    const lastPresent = seenBy.at(-1) ?? null;
+    const lastPresentAt = lastPresent ? reads.indexOf(lastPresent) : -1;
+    const firstLost =
+      reads.slice(lastPresentAt + 1).find((r) => r.invokeNs > a.invokeNs && !has(r, v)) ?? null;
+    const lost = lostSet.has(v);
+    const stableFromRead = lost
+      ? null
+      : (after.find((_r, k) => after.slice(k).every((x) => has(x, v))) ?? null);
+    const staleReads = lost
+      ? 0
+      : after.filter(
+          (r) =>
+            r.invokeNs > a.completeNs &&
+            !has(r, v) &&
+            (stableFromRead === null || r.invokeNs < stableFromRead.invokeNs),
+        ).length;
+    return {
+      element: v,
+      outcome: lost ? "lost" : "stable",
+      add: opRef(a),
+      knownTime: a.completeNs,
+      firstSeenTime: seenBy[0]?.completeNs ?? null,
+      lastSeenTime: lastPresent?.completeNs ?? null,
+      stableFrom: stableFromRead?.invokeNs ?? null,
+      lostFrom: lost ? (firstLost?.invokeNs ?? null) : null,
+      lastPresentRead: lastPresent ? opRef(lastPresent) : null,
+      firstLostRead: lost && firstLost ? opRef(firstLost) : null,
+      staleReads,
+    };
+  };
+  const adds = ops.filter((o) => o.f === "add");
+  const acknowledged = adds.filter((o) => o.outcome === "ok").length;
   const results = {
     valid: false,
-    set: {
-      checker: "set",
-      valid: false,
-      reason: `${lostAdds.length} acknowledged adds lost`,
-      attemptCount: ops.filter((o) => o.f === "add").length,
-      acknowledgedCount: acknowledged,
-      lostCount: lostAdds.length,
-      lost: lostAdds.map((a) => {
-        const seen = lastReadWith(a.value as number);
-        return {
-          element: a.value,
-          description: `acknowledged at ${(a.completeNs / S).toFixed(3)} s by ${a.node}, absent from the final read`,
-          ops: [opRef(a), ...(seen ? [opRef(seen)] : []), opRef(finalRead)],
-        };
-      }),
-      unexpectedCount: 0,
-      unexpected: [],
-      staleCount: 1,
-      stale: [
-        {
-          element: staleAdd.value,
-          description: "acknowledged, then missing from reads for about 0.8 s before it appeared",
-          ops: [opRef(staleAdd)],
-        },
-      ],
-      stableLatencies: { "0.5": 4, "0.95": 12, "0.99": 800, "1": 812 },
-      lostLatencies: { "0.5": 0, "1": 0 },
+    reason: `set: ${lostAdds.length} acknowledged adds lost`,
+    checkers: {
+      set: {
+        checker: "set",
+        valid: false,
+        reason: `${lostAdds.length} acknowledged adds lost`,
+        attempts: adds.length,
+        acknowledged,
+        reads: reads.length,
+        stableCount: acknowledged - lostAdds.length,
+        lostCount: lostAdds.length,
+        neverReadCount: 0,
+        staleCount: 1,
+        unexpectedCount: 0,
+        duplicatedCount: 0,
+        lost: lostAdds.map(elementReport),
+        stale: [elementReport(staleAdd)],
+        neverRead: [],
+        unexpected: [],
+        duplicated: [],
+        stableLatencyMs: { "0.5": 4, "0.95": 12, "0.99": 800, "1": 812 },
+        lostLatencyMs: { "0.5": 0, "1": 0 },
+      },
     },
   };
   const events = [
@@ -776,55 +844,109 @@ function convergence(root: string): void {
   ];
   const history = emitHistory(ops, nemesis);
   const finalOf = (k: string) => finals.filter((f) => f.key === k);
+  const finalReadsOf = (k: string) =>
+    finalOf(k).map((f) => ({
+      node: f.node,
+      values: (f.result as { values: string[] }).values,
+      read: opRef(f),
+    }));
+  // Session: a process's read of a key it wrote earlier that does not show its write.
+  const ryw: Array<Record<string, unknown>> = [];
+  for (const r of ops.filter((o) => o.f === "read")) {
+    const mine = ops
+      .filter(
+        (w) =>
+          w.f === "write" &&
+          w.process === r.process &&
+          w.key === r.key &&
+          w.completeNs < r.invokeNs,
+      )
+      .pop();
+    if (mine)
+      ryw.push({
+        process: r.process,
+        key: r.key,
+        value: wv(mine),
+        earlier: opRef(mine),
+        read: opRef(r),
+        saw: [],
+      });
+  }
+  // As harness/checker composes: {checker: "compose", results}.
   const results = {
+    checker: "compose",
     valid: false,
-    convergence: {
-      checker: "convergence",
-      valid: false,
-      reason: "1 lost, 1 resurrected, 1 diverged",
-      mode: "lww",
-      keyCount: 3,
-      lostCount: 1,
-      lost: [
-        {
-          key: "a",
-          element: wv(lostWrite),
-          description: `acknowledged write ${wv(lostWrite)} lost to an older write (${wv(olderA)}) with a later timestamp from the skewed clock`,
-          ops: [opRef(lostWrite), opRef(olderA), ...finalOf("a").map(opRef)],
+    results: {
+      convergence: {
+        checker: "convergence",
+        valid: false,
+        reason: "1 lost, 1 resurrected, 1 diverged",
+        mode: "lww",
+        keyCount: 3,
+        acknowledgedWrites: ops.filter((o) => o.f === "write").length,
+        divergedCount: 1,
+        lostCount: 1,
+        resurrectedCount: deletedB ? 1 : 0,
+        unexpectedCount: 0,
+        unreadKeys: [],
+        keys: [
+          {
+            key: "a",
+            diverged: false,
+            finalReads: finalReadsOf("a"),
+            lost: [
+              {
+                value: wv(lostWrite),
+                write: opRef(lostWrite),
+                survivor: { value: wv(olderA), write: opRef(olderA) },
+              },
+            ],
+            resurrected: [],
+            unexpected: [],
+          },
+          {
+            key: "b",
+            diverged: false,
+            finalReads: finalReadsOf("b"),
+            lost: [],
+            resurrected: deletedB
+              ? [
+                  {
+                    value: wv(resurrectedValue),
+                    write: opRef(resurrectedValue),
+                    supersededBy: opRef(deletedB),
+                  },
+                ]
+              : [],
+            unexpected: [],
+          },
+          {
+            key: "c",
+            diverged: true,
+            finalReads: finalReadsOf("c"),
+            lost: [],
+            resurrected: [],
+            unexpected: [],
+          },
+        ],
+      },
+      session: {
+        checker: "session",
+        valid: ryw.length === 0,
+        ...(ryw.length > 0 ? { reason: `${ryw.length} read-your-writes violations` } : {}),
+        mode: "lww",
+        readYourWrites: {
+          violations: ryw.length,
+          checked: ops.filter((o) => o.f === "read").length,
+          examples: ryw.slice(0, 3),
         },
-      ],
-      resurrectedCount: deletedB ? 1 : 0,
-      resurrected: deletedB
-        ? [
-            {
-              key: "b",
-              element: wv(resurrectedValue),
-              description: `deleted at ${(deletedB.completeNs / S).toFixed(3)} s, present again after healing`,
-              ops: [opRef(resurrectedValue), opRef(deletedB), ...finalOf("b").map(opRef)],
-            },
-          ]
-        : [],
-      divergedCount: 1,
-      diverged: [
-        {
-          key: "c",
-          description: "final reads disagree between nodes",
-          ops: finalOf("c").map(opRef),
-          finalReads: finalOf("c").map((f) => ({
-            node: f.node,
-            value: (f.result as { values: string[] }).values,
-          })),
+        monotonicReads: {
+          violations: 0,
+          checked: ops.filter((o) => o.f === "read").length,
+          examples: [],
         },
-      ],
-    },
-    session: {
-      checker: "session",
-      valid: "unknown",
-      reason: "time budget of 5 s exhausted after 2 of 3 processes",
-      readYourWritesCount: 0,
-      readYourWrites: [],
-      monotonicReadsCount: 0,
-      monotonicReads: [],
+        byProcess: {},
+      },
     },
   };
   writeRun(root, "convergence-lww-clock", "20240501T140000.000Z", {

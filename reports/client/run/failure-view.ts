@@ -20,6 +20,8 @@ export interface FailureViewHandle {
 }
 
 function opText(op: ViewOp): string {
+  if (op.description)
+    return op.outcome === "ok" ? op.description : `${op.description} (${op.outcome})`;
   const v = op.value === "null" || op.value === "" ? "" : ` ${op.value}`;
   const r = op.result === "" || op.result === "null" ? "" : ` → ${op.result}`;
   return `${op.f}${v}${op.outcome === "ok" ? r : ` (${op.outcome})`}`;
