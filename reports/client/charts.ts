@@ -68,6 +68,8 @@ function bandsPlugin(bands: BandSpec[]): uPlot.Plugin {
         const px = uPlot.pxRatio;
         ctx.save();
         ctx.font = `${11 * px}px system-ui, sans-serif`;
+        // uPlot leaves the alignment of its last axis label behind.
+        ctx.textAlign = "left";
         ctx.textBaseline = "top";
         const rowEnds: number[] = [];
         for (const b of bands) {

@@ -2,7 +2,7 @@
 // would look at: charts drawn with the right series, fault windows shaded, the failing op
 // highlighted, clicks that select ops, no console errors. Saves screenshots next to the reports.
 
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,7 +20,7 @@ import {
   launchChromium,
   openReport,
 } from "../testdata/chromium.ts";
-import { FIXTURES, fixtureStore } from "../testdata/helpers.ts";
+import { FIXTURES, fixtureStore, HARNESS_RUN } from "../testdata/helpers.ts";
 import { writeSyntheticRun } from "../testdata/synthetic-run.ts";
 
 const available = haveChromium();
@@ -323,6 +323,43 @@ describe.skipIf(!available)("reports in headless Chromium", () => {
     ).toBe(3);
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it("draws the report of a real harness run", async () => {
+    // Its own directory: the store browser test below counts the fixture runs.
+    const root = await mkdtemp(join(tmpdir(), "ql-harness-run-"));
+    try {
+      const dir = join(root, "register-quorum-vclock-partition", "real");
+      cpSync(HARNESS_RUN, dir, { recursive: true });
+      const { path } = await generateRunReport(dir);
+      const page = await browser.context.newPage();
+      const problems = collectProblems(page);
+      await openReport(page, pathToFileURL(path).href);
+      expect(await page.evaluate(() => document.documentElement.dataset["ready"])).toBe("ok");
+      const first = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"))
+        .checkers.linearizability.failures.map(
+          (f: { op: { invokeIndex: number; invokeTime: number } }) => f.op,
+        )
+        .sort(
+          (a: { invokeTime: number }, b: { invokeTime: number }) => a.invokeTime - b.invokeTime,
+        )[0];
+      await page.click("#jump-first-failure");
+      await expect
+        .poll(() => page.locator("#op-details dl").getAttribute("data-invoke-index"))
+        .toBe(String(first.invokeIndex));
+      expect(
+        await page
+          .locator('svg.lin-window [data-role="failing"]')
+          .getAttribute("data-invoke-index"),
+      ).toBe(String(first.invokeIndex));
+      for (const id of ["latency-scatter", "latency-quantiles", "throughput", "node-events"]) {
+        expect(await nonBlankPixels(page, id), id).toBeGreaterThan(50);
+      }
+      expect(problems).toEqual([]);
+      await page.screenshot({ path: join(dir, "report.png"), fullPage: true });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("lists runs in the store browser with verdict colours, filters them and opens a report", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyNemesisOp, faultWindows, nodesOf } from "./faults.ts";
+import { classifyNemesisOp, faultSummary, faultWindows, nodesOf } from "./faults.ts";
 import type { NemesisEvent } from "./history-scan.ts";
 
 let index = 0;
@@ -62,7 +62,8 @@ describe("faultWindows", () => {
       toNs: 3.02e9,
       healed: true,
     });
-    expect(w[0]?.detail).toBe('[["n1"],["n2","n3"]]');
+    expect(w[0]?.detail).toBe("n1 | n2,n3");
+    expect(w[0]?.value).toBe('[["n1"],["n2","n3"]]');
   });
 
   it("runs a fault never healed to the end of the history", () => {
@@ -124,5 +125,34 @@ describe("faultWindows", () => {
       6e9,
     );
     expect(w[0]).toMatchObject({ fault: "clock-bump", kind: "clock", toNs: 4.1e9, healed: true });
+  });
+
+  it("heal-all closes every open fault and is no fault itself", () => {
+    const w = faultWindows(
+      [
+        ...pair(1, 1.1, "start-partition", { kind: "bridge", mode: "drop" }),
+        ...pair(2, 2.1, "pause", ["n1"]),
+        ...pair(5, 5.2, "heal-all", null, { links: [] }),
+      ],
+      9e9,
+    );
+    expect(w.map((x) => [x.fault, x.toNs / 1e9, x.healed, x.detail])).toEqual([
+      ["partition", 5.2, true, "bridge (drop)"],
+      ["pause", 5.2, true, "n1"],
+    ]);
+  });
+});
+
+describe("faultSummary", () => {
+  it("says briefly what a nemesis op did", () => {
+    expect(faultSummary("n3")).toBe("n3");
+    expect(faultSummary(["n1", "n2"])).toBe("n1,n2");
+    expect(faultSummary([["n1", "n2"], ["n3"]])).toBe("n1,n2 | n3");
+    expect(faultSummary({ kind: "majorities-ring", mode: "drop", grudge: {} })).toBe(
+      "majorities-ring (drop)",
+    );
+    expect(faultSummary({ node: "n2", deltaMs: -5000 })).toBe("n2 deltaMs=-5000");
+    expect(faultSummary(null)).toBe("");
+    expect(faultSummary({ a: [1] })).toBe('{"a":[1]}');
   });
 });

@@ -6,7 +6,7 @@
 import { faultKind } from "../theme.ts";
 import type { NemesisEvent } from "./history-scan.ts";
 import type { FaultWindow } from "./run-payload.ts";
-import { displayText } from "./value-text.ts";
+import { displayText, valueText } from "./value-text.ts";
 
 interface NemesisOp {
   f: string;
@@ -18,7 +18,7 @@ interface NemesisOp {
   failed: boolean;
 }
 
-type Action = { open: string; family: string } | { close: string } | null;
+type Action = { open: string; family: string } | { close: string } | { closeAll: true } | null;
 
 /** What a nemesis f does: opens a fault (with its family), closes a family, or neither. */
 export function classifyNemesisOp(f: string): Action {
@@ -30,6 +30,7 @@ export function classifyNemesisOp(f: string): Action {
   }
   if (name === "pause" || name === "pause-node") return { open: "pause", family: "pause" };
   if (name === "resume" || name === "resume-node") return { close: "pause" };
+  if (name === "heal-all" || name === "heal-everything") return { closeAll: true };
   if (name === "heal" || name === "heal-partition") return { close: "partition" };
   if (name === "clock-reset" || name === "reset-clock") return { close: "clock" };
   let m = /^start-(.+)$/.exec(name);
@@ -72,6 +73,36 @@ function toOp(inv: NemesisEvent, done: NemesisEvent | null): NemesisOp {
   };
 }
 
+/** A short label for what a nemesis op did: "n2", "n1,n2 | n3,n4,n5", "bridge (drop)", ... */
+export function faultSummary(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "string") return displayText(v, 48);
+  if (Array.isArray(v) && v.every((x) => typeof x === "string"))
+    return displayText(v.join(","), 48);
+  if (
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every((x) => Array.isArray(x) && x.every((y) => typeof y === "string"))
+  ) {
+    return displayText((v as string[][]).map((c) => c.join(",")).join(" | "), 48);
+  }
+  if (typeof v === "object" && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    if (typeof o["kind"] === "string")
+      return `${o["kind"]}${typeof o["mode"] === "string" ? ` (${o["mode"]})` : ""}`;
+    const nodes = nodesOf(v);
+    if (nodes) {
+      const extra = Object.entries(o).filter(
+        ([k, x]) =>
+          !["nodes", "node", "targets"].includes(k) &&
+          (typeof x === "number" || typeof x === "string"),
+      );
+      return displayText([nodes.join(","), ...extra.map(([k, x]) => `${k}=${x}`)].join(" "), 48);
+    }
+  }
+  return displayText(v, 48);
+}
+
 /** Node ids named by a nemesis value, if it names them plainly. */
 export function nodesOf(v: unknown): string[] | null {
   if (typeof v === "string") return [v];
@@ -104,7 +135,8 @@ export function faultWindows(events: readonly NemesisEvent[], endNs: number): Fa
           fromNs: op.startNs,
           toNs: op.endNs,
           healed: true,
-          detail: displayText(op.value, 60),
+          detail: faultSummary(op.value),
+          value: valueText(op.value, 300),
           startIndex: op.startIndex,
           stopIndex: op.endIndex,
         });
@@ -119,12 +151,22 @@ export function faultWindows(events: readonly NemesisEvent[], endNs: number): Fa
         fromNs: op.startNs,
         toNs: endNs,
         healed: false,
-        detail: op.value === undefined || op.value === null ? "" : displayText(op.value, 60),
+        detail: faultSummary(op.value),
+        value: op.value === undefined || op.value === null ? "" : valueText(op.value, 300),
         startIndex: op.startIndex,
         stopIndex: null,
       };
       out.push(w);
       open.push({ window: w, family: action.family, nodes: nodesOf(op.value) });
+      continue;
+    }
+    if ("closeAll" in action) {
+      for (const o of open) {
+        o.window.toNs = Math.max(op.endNs, o.window.fromNs);
+        o.window.healed = true;
+        o.window.stopIndex = op.endIndex;
+      }
+      open = [];
       continue;
     }
     const family = open.filter((o) => o.family === action.close || o.window.fault === action.close);

@@ -83,7 +83,8 @@ export async function readNodeEvents(
       crlfDelay: Number.POSITIVE_INFINITY,
     });
     for await (const line of rl) {
-      if (line.trim() === "") continue;
+      // Blank lines and the harness's "# quorumlab: ..." annotations are not node output.
+      if (line.trim() === "" || line.startsWith("#")) continue;
       let rec: Record<string, unknown>;
       try {
         const v: unknown = JSON.parse(line);

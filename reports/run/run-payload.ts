@@ -64,8 +64,10 @@ export interface FaultWindow {
   toNs: number;
   /** False when the history ended before the fault was healed. */
   healed: boolean;
-  /** What the start op said it did (bounded text). */
+  /** A short summary of what the start op did, for labels ("bridge (drop)", "n2"). */
   detail: string;
+  /** What the start op said it did, in full (bounded text). */
+  value: string;
   startIndex: number;
   stopIndex: number | null;
 }

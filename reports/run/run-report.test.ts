@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ChartSpec } from "../page-spec.ts";
-import { extractPayload, FIXTURES, fixtureStore } from "../testdata/helpers.ts";
+import { extractPayload, FIXTURES, fixtureStore, HARNESS_RUN } from "../testdata/helpers.ts";
 import type {
   AnomaliesViewData,
   LinearizabilityViewData,
@@ -128,9 +128,9 @@ describe("generateRunReport", () => {
       "log warn",
     ]);
     expect(events.bands?.map((b) => b.label)).toEqual([
-      'partition [["n1","n2"],["n3","n4","n5"]]',
+      "partition n1,n2 | n3,n4,n5",
       "kill n3",
-      'partition [["n1"],["n2","n3","n4","n5"]]',
+      "partition n1 | n2,n3,n4,n5",
     ]);
     expect(html).toContain("1 node log lines were not JSON and were skipped.");
     const scatter = widget<ScatterViewData>(payload, "latency-scatter");
@@ -223,5 +223,36 @@ describe("generateRunReport", () => {
     expect(r2.summary.verdict).toBe(true);
     expect(r2.html).toContain("history.jsonl is missing");
     expect(r2.html).toContain("No client op completed in this history");
+  });
+
+  it("reads a real harness run with the real checker's explanation", async () => {
+    const s = store();
+    const dir = join(s, "register-quorum-vclock-partition", "real");
+    cpSync(HARNESS_RUN, dir, { recursive: true });
+    const { html, payload, summary } = await report(dir);
+    const results = JSON.parse(readFileSync(join(dir, "results.json"), "utf8"));
+    const lin = widget<LinearizabilityViewData>(payload, "linearizability-view");
+    expect(summary.verdict).toBe(false);
+    expect(lin.failures).toHaveLength(results.checkers.linearizability.failures.length);
+    expect(lin.moreFailures).toBe(
+      results.checkers.linearizability.failureCount - lin.failures.length,
+    );
+    for (const f of lin.failures) {
+      expect(f.failing.opId).toBeGreaterThanOrEqual(0);
+      expect(payload.shared.run.ops.invokeIndex[f.failing.opId]).toBe(f.failing.invokeIndex);
+      expect(f.failing.description).toMatch(/^read → /);
+      expect(f.windowOps.filter((o) => o.role === "failing")).toHaveLength(1);
+    }
+    // Failures are ordered by time: the first one is the earliest.
+    const times = lin.failures.map((f) => f.failing.invokeNs);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(payload.shared.run.faults.map((w) => [w.fault, w.detail, w.healed])).toEqual([
+      ["partition", "majorities-ring (drop)", true],
+      ["partition", "bridge (drop)", true],
+    ]);
+    expect(payload.charts["node-events"]?.series.map((x) => x.label)).toContain("read-repair");
+    // The harness's "# quorumlab: starting ..." lines are annotations, not bad node output.
+    expect(html).not.toContain("were not JSON");
+    expect(html).toContain('data-verdict="valid" data-checker="history"');
   });
 });

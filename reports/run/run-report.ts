@@ -191,7 +191,7 @@ function faultTable(windows: FaultWindow[]): TableSpec {
       (w.fromNs / 1e9).toFixed(3),
       (w.toNs / 1e9).toFixed(3),
       w.healed ? "yes" : { text: "no (still in effect at the end)", tone: "invalid" },
-      { text: w.detail, mono: true },
+      { text: w.value, mono: true },
       `${w.startIndex}${w.stopIndex === null ? "" : ` → ${w.stopIndex}`}`,
     ]),
   };

@@ -8,6 +8,11 @@ import { decodePayload } from "../client/payload.ts";
 
 export const FIXTURE_RUNS = fileURLToPath(new URL("./runs", import.meta.url));
 
+/** A real harness run (see harness-run/README.md). */
+export const HARNESS_RUN = fileURLToPath(
+  new URL("./harness-run/register-quorum-vclock-partition/20261123T142819.609Z", import.meta.url),
+);
+
 export const FIXTURES = {
   register: "register-quorum-partition/20240501T120000.000Z",
   set: "set-kill/20240501T130000.000Z",
