@@ -12,7 +12,8 @@ export interface CasHistoryOp {
   /** ok = took effect; fail = the compare did not match (definite); info = unknown. Operations
    * that failed definitely for other reasons (unavailable) did not happen: leave them out. */
   outcome: "ok" | "fail" | "info";
-  /** What a read returned, or the current value a failed compare reported. */
+  /** What a read returned, or the current value a failed compare reported (undefined: not
+   * reported, only "not the expected value" is known). */
   result?: RegisterValue;
   /** Event order positions (any strictly increasing clock shared by all processes). */
   invoke: number;
@@ -36,7 +37,9 @@ function step(state: RegisterValue, op: CasHistoryOp): RegisterValue | undefined
       return op.value ?? null;
     case "cas":
       if (op.outcome === "fail")
-        return state !== op.expected && state === op.result ? state : undefined;
+        return state !== op.expected && (op.result === undefined || state === op.result)
+          ? state
+          : undefined;
       if (state === op.expected) return op.value ?? null;
       // An unknown CAS whose compare fails changes nothing: the same as never taking effect.
       return op.outcome === "info" ? state : undefined;
