@@ -5,6 +5,7 @@
 // more of its 40 seeds, so a change that shifts the random streams still leaves many catches).
 
 import { describe, expect, it } from "vitest";
+import { checkLinearizabilitySync, type HistoryOp } from "../../../harness/checker/index.ts";
 import type { RpcTransport } from "../../cluster/types.ts";
 import type { StorageEngine, WriteOp } from "../../storage/types.ts";
 import { compareBallots } from "./ballot.ts";
@@ -25,6 +26,7 @@ import {
   learnCommit,
   stateKey,
 } from "./state.ts";
+import type { CasHistoryOp } from "./testing/cas-linearizability.ts";
 import { runScenario, type ScenarioOptions, type ScenarioReport } from "./testing/scenario.ts";
 import type { SimStorage } from "./testing/sim-storage.ts";
 
@@ -83,6 +85,61 @@ describe("Paxos under a hostile network (seeded simulation)", () => {
       dropRate: 0.3,
     });
     expect(s.bad).toEqual([]);
+  });
+});
+
+/** A scenario's histories in the harness's history format (docs/history.md): events in the order
+ * they happened; as in Jepsen, a process whose operation ended `info` continues under a new id. */
+function toHarnessHistory(history: Map<string, CasHistoryOp[]>): HistoryOp[] {
+  const events: Array<{ at: number; op: Omit<HistoryOp, "index" | "time"> }> = [];
+  for (const [key, ops] of history)
+    for (const o of ops) {
+      const value = o.kind === "cas" ? [o.expected, o.value] : o.kind === "write" ? o.value : null;
+      const done = o.kind === "read" && o.outcome === "ok" ? o.result : value;
+      events.push({
+        at: o.invoke,
+        op: { process: o.process, type: "invoke", f: o.kind, key, value },
+      });
+      events.push({
+        at: o.complete,
+        op: { process: o.process, type: o.outcome, f: o.kind, key, value: done },
+      });
+    }
+  events.sort((a, b) => a.at - b.at);
+  const generation = new Map<number | string, number>();
+  return events.map((e, index) => {
+    const g = generation.get(e.op.process) ?? 0;
+    if (e.op.type === "info") generation.set(e.op.process, g + 1);
+    return { index, time: index, ...e.op, process: `${e.op.process}.${g}` };
+  });
+}
+
+function harnessVerdict(r: ScenarioReport): unknown {
+  return checkLinearizabilitySync(toHarnessHistory(r.history), {
+    model: { name: "cas-register", options: { failedCas: "observation" } },
+  }).valid;
+}
+
+describe("the harness's linearizability checker agrees", () => {
+  it("on crash-and-restart runs, and on the broken acceptor's runs", async () => {
+    for (let seed = 10_001; seed < 10_021; seed++) {
+      const r = await runScenario({ seed, crashRate: 0.3 });
+      expect(harnessVerdict(r), `seed ${seed}`).toBe(r.nonLinearizable.length === 0);
+    }
+    let caught = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const r = await runScenario({
+        seed,
+        keys: 1,
+        clients: 6,
+        dropRate: 0.3,
+        acceptor: promiseIgnoringAcceptor,
+      });
+      const bad = r.nonLinearizable.length > 0;
+      expect(harnessVerdict(r), `seed ${seed}`).toBe(!bad);
+      if (bad) caught++;
+    }
+    expect(caught).toBeGreaterThan(0);
   });
 });
 

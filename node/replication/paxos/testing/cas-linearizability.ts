@@ -15,7 +15,8 @@ export interface CasHistoryOp {
   /** What a read returned, or the current value a failed compare reported (undefined: not
    * reported, only "not the expected value" is known). */
   result?: RegisterValue;
-  /** Event order positions (any strictly increasing clock shared by all processes). */
+  /** Event order positions (any strictly increasing clock shared by all processes). An `info`
+   * operation's `complete` is when its client gave up; it does not bound when it takes effect. */
   invoke: number;
   complete: number;
 }

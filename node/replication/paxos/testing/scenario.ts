@@ -128,7 +128,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioReport
         return false;
       }
       report.indefinite++;
-      op.complete = Number.POSITIVE_INFINITY;
+      // When the client gave up; the search lets an unknown outcome take effect later anyway.
+      op.complete = event++;
       history.get(key)!.push(op);
       return false;
     }
