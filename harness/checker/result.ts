@@ -28,6 +28,8 @@ export interface OpRef {
   /** Nanoseconds (the history's time base). */
   invokeTime: number;
   completeTime: number | null;
+  /** The model's description of the op (e.g. "cas 1→2"), when the model checked it. */
+  description?: string;
 }
 
 /** Why one key's history is not linearizable. */
@@ -44,6 +46,9 @@ export interface LinearizabilityFailure {
   concurrent: OpRef[];
   /** The last-known states from which `op` could not be applied (one or more candidates). */
   finalStates: string[];
+  /** Ops left out at the start of `linearization` when it was longer than the cap (then
+   * `initialState` is the state before its first kept op). */
+  linearizationTruncated?: number;
 }
 
 export interface LinearizabilityResult extends CheckResult {

@@ -26,6 +26,9 @@ export interface Timers {
   every(ms: number, fn: () => void): TimerHandle;
   /** Resolves after `ms` milliseconds. */
   sleep(ms: number): Promise<void>;
+  /** Runs `fn` once, soon: after the I/O already queued in this turn (setImmediate). Used to batch
+   * work done within one turn, e.g. many frames into one socket write. */
+  defer(fn: () => void): void;
 }
 
 /** A source of randomness. The simulator seeds it; production uses a seeded PRNG as well, seeded

@@ -44,6 +44,9 @@ export const realTimers: Timers = {
   sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
   },
+  defer(fn) {
+    setImmediate(fn);
+  },
 };
 
 class RealAppendFile implements AppendFile {

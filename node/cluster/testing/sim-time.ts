@@ -60,6 +60,10 @@ export class SimTimers implements Timers {
     return this.schedule(ms, fn, ms);
   }
 
+  defer(fn: () => void): void {
+    this.after(0, fn);
+  }
+
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.schedule(ms, resolve, 0));
   }

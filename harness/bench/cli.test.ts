@@ -1,0 +1,285 @@
+// The bench command's options, micro-benchmark discovery, the progress display and the HTML page.
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { delegate, main, parseDuration, parseRunArgs, summarize } from "../commands/bench.ts";
+import { benchPageModel, renderBenchHtml } from "./html.ts";
+import { runMicro } from "./micro.ts";
+import { Progress } from "./progress.ts";
+import { sampleReport, sampleResult } from "./report-fixtures.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe("options", () => {
+  it("has defaults that fit the five-minute budget", () => {
+    const p = parseRunArgs([]);
+    if (p === "help") throw new Error("unexpected help");
+    expect(p.bench).toMatchObject({
+      durationMs: 5000,
+      warmupMs: 1000,
+      concurrency: 64,
+      recordCount: 10_000,
+      valueSize: 100,
+      sync: "always",
+      n: 3,
+      seed: 1,
+    });
+    expect(p.bench.workloads).toEqual(["a", "b", "c", "d", "e", "f", "http-get"]);
+    expect(p.bench.targets).toEqual(["quorumlab", "etcd", "redis", "http"]);
+    expect(p.bench.rate).toBeUndefined();
+  });
+
+  it("parses every option", () => {
+    const p = parseRunArgs([
+      "--workloads",
+      "a,cas-contended",
+      "--targets",
+      "etcd",
+      "--duration",
+      "1m",
+      "--warmup",
+      "500ms",
+      "--concurrency",
+      "16",
+      "--connections",
+      "4",
+      "--rate",
+      "2500",
+      "--records",
+      "1000",
+      "--value-size",
+      "1024",
+      "--scan-length",
+      "10",
+      "--distribution",
+      "uniform",
+      "--key-order",
+      "ordered",
+      "--nodes",
+      "5",
+      "--n",
+      "3",
+      "--r",
+      "1",
+      "--w",
+      "3",
+      "--consistency",
+      "one",
+      "--conflict-mode",
+      "lww",
+      "--sync",
+      "none",
+      "--ref-endpoints",
+      "http://127.0.0.1:1,http://127.0.0.1:2",
+      "--seed",
+      "9",
+      "--timeout",
+      "2s",
+      "--compare",
+      "old.json",
+      "--threshold",
+      "0.2",
+      "--out",
+      "x",
+      "--keep",
+      "--no-html",
+    ]);
+    if (p === "help") throw new Error("unexpected help");
+    expect(p.bench).toMatchObject({
+      workloads: ["a", "cas-contended"],
+      targets: ["etcd"],
+      durationMs: 60_000,
+      warmupMs: 500,
+      concurrency: 16,
+      connections: 4,
+      rate: 2500,
+      recordCount: 1000,
+      valueSize: 1024,
+      scanLength: 10,
+      distribution: "uniform",
+      keyOrder: "ordered",
+      nodes: 5,
+      n: 3,
+      r: 1,
+      w: 3,
+      consistency: "one",
+      conflictMode: "lww",
+      sync: "none",
+      seed: 9,
+      timeoutMs: 2000,
+      keep: true,
+      refEndpoints: ["http://127.0.0.1:1", "http://127.0.0.1:2"],
+    });
+    expect(p).toMatchObject({ compare: "old.json", threshold: 0.2, out: "x", html: false });
+    expect(parseDuration("1.5s", "x")).toBe(1500);
+    const batch = parseRunArgs(["--sync", "batch:5"]);
+    if (batch === "help") throw new Error("unexpected help");
+    expect(batch.bench).toMatchObject({ sync: "batch", syncWindowMs: 5 });
+  });
+
+  it("refuses bad options with exit code 2", async () => {
+    expect(() => parseRunArgs(["--workloads", "q"])).toThrow(/unknown workload "q"/);
+    expect(() => parseRunArgs(["--targets", "mongo"])).toThrow(/unknown target "mongo"/);
+    expect(() => parseRunArgs(["--n", "5", "--nodes", "3"])).toThrow(/larger than --nodes/);
+    expect(() => parseRunArgs(["--r", "4"])).toThrow(/--r must be/);
+    expect(() => parseRunArgs(["--duration", "soon"])).toThrow(/not a duration/);
+    expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be always, none/);
+    expect(() => parseRunArgs(["--sync", "always:5"])).toThrow(/--sync must be/);
+    expect(await main(["--rate", "-3"])).toBe(2);
+    expect(await main(["--bogus"])).toBe(2);
+  });
+});
+
+describe("storage and checker subcommands", () => {
+  it("run the owning part's main(argv) when present, and say so when absent", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ql-delegate-"));
+    dirs.push(dir);
+    fs.writeFileSync(
+      path.join(dir, "storage.ts"),
+      "export async function main(argv) { return argv.length === 2 && argv[0] === '--keys' ? 7 : 1; }\n",
+    );
+    const url = pathToFileURL(`${dir}/`);
+    expect(await delegate("storage", ["--keys", "10"], url)).toBe(7);
+    expect(await delegate("checker", [], url)).toBe(2);
+    // A script-style file (runs when loaded) runs in a child process with the arguments.
+    fs.writeFileSync(
+      path.join(dir, "checker.ts"),
+      "process.exitCode = process.argv.slice(2).join(',') === '--only,etcd' ? 5 : 1;\n",
+    );
+    expect(await delegate("checker", ["--only", "etcd"], url)).toBe(5);
+  });
+});
+
+describe("micro", () => {
+  it("discovers suite files and runs their tasks; script-style files run on their own", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ql-micro-"));
+    dirs.push(dir);
+    fs.writeFileSync(
+      path.join(dir, "sum.ts"),
+      `export const suite = { name: "sum", register(b) { let s = 0; b.add("add", () => { s += 1; }).add("other", () => { s -= 1; }); } };\n`,
+    );
+    fs.writeFileSync(path.join(dir, "script.ts"), "process.exitCode = 3;\n");
+    fs.writeFileSync(path.join(dir, "sum.test.ts"), "throw new Error('tests are not suites');\n");
+    const scripts: string[] = [];
+    const recs = await runMicro({
+      dir,
+      timeMs: 20,
+      warmupMs: 5,
+      filter: ["sum/add", "script"],
+      runScript: async (f) => {
+        scripts.push(path.basename(f));
+        return 3;
+      },
+      onScript: (f, code) => scripts.push(`${path.basename(f)}:${code}`),
+    });
+    expect(recs.map((r) => `${r.suite}/${r.name}`)).toEqual(["sum/add"]);
+    expect(recs[0]!.opsPerSecond).toBeGreaterThan(0);
+    expect(recs[0]!.samples).toBeGreaterThan(0);
+    // A script-style file runs on its own (here a stand-in runner), not in this process.
+    expect(scripts).toEqual(["script.ts", "script.ts:3"]);
+  });
+
+  it("the shipped suites load", async () => {
+    const recs = await runMicro({ timeMs: 10, warmupMs: 1, filter: ["load-client/hdr"] });
+    expect(recs.map((r) => r.name)).toEqual(["hdr record"]);
+  });
+});
+
+describe("progress", () => {
+  it("prints plain lines when not on a TTY", () => {
+    const lines: string[] = [];
+    const p = new Progress({ write: (s) => lines.push(s), isTTY: false }, 1000);
+    p.handle({ type: "target", target: "etcd", status: "ok", detail: "etcd 3.4" });
+    p.handle({ type: "phase-start", target: "etcd", workload: "a", plannedMs: 8000 });
+    p.handle({
+      type: "phase-progress",
+      target: "etcd",
+      workload: "a",
+      phase: "run",
+      elapsedMs: 1500,
+      plannedMs: 8000,
+      ops: 300,
+      errors: 0,
+    });
+    p.handle({
+      type: "phase-progress",
+      target: "etcd",
+      workload: "a",
+      phase: "run",
+      elapsedMs: 1750,
+      plannedMs: 8000,
+      ops: 350,
+      errors: 0,
+    });
+    p.handle({ type: "phase-end", record: sampleResult("etcd", "a", 1000, 5000) });
+    expect(lines.join("")).not.toContain("\r");
+    expect(lines).toEqual([
+      "[etcd] ok: etcd 3.4\n",
+      "[etcd] a: started (8 s)\n",
+      "  etcd · a · run 1.5/8s · 200 ops/s · 300 ops · 0 errors\n",
+      "[etcd] a: 1,000 ops/s, p50 90µs, p99 5.00ms, max 10.0ms\n",
+    ]);
+  });
+
+  it("redraws one bar on a TTY", () => {
+    const out: string[] = [];
+    const p = new Progress({ write: (s) => out.push(s), isTTY: true, columns: 120 });
+    p.handle({ type: "phase-start", target: "redis", workload: "c", plannedMs: 4000 });
+    p.handle({
+      type: "phase-progress",
+      target: "redis",
+      workload: "c",
+      phase: "run",
+      elapsedMs: 2000,
+      plannedMs: 4000,
+      ops: 100,
+      errors: 0,
+    });
+    p.end();
+    expect(out.join("")).toContain("\r\x1b[2K[############............] redis · c · run 2.0/4s");
+  });
+});
+
+describe("bench.html and the summary", () => {
+  it("draws throughput, percentiles and time series for every target, and states the goals", () => {
+    const report = sampleReport([
+      sampleResult("quorumlab", "a", 3000, 4000),
+      sampleResult("etcd", "a", 1000, 5000),
+      { ...sampleResult("quorumlab", "http-get", 9000, 1000), tool: "autocannon" },
+      { ...sampleResult("http", "http-get", 12_000, 900), tool: "autocannon" },
+    ]);
+    const model = benchPageModel(report);
+    expect(model.throughput.categories).toEqual(["a", "http-get"]);
+    expect(model.throughput.series.map((x) => [x.label, x.values])).toEqual([
+      ["quorumlab", [3000, 9000]],
+      ["etcd", [1000, null]],
+      ["http", [null, 12_000]],
+    ]);
+    expect(model.percentiles[0]!.series[0]).toMatchObject({
+      label: "quorumlab",
+      percentiles: [50, 90, 99, 99.9],
+      values: [0.09, 2, 4, 4],
+    });
+    expect(model.overTime[0]!.throughput.times).toEqual([0]);
+    const html = renderBenchHtml(report);
+    expect(html).toContain("a: latency by percentile");
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3)/);
+    expect(html).toContain("Throughput per workload");
+    expect(html).toContain("a: p99 latency over time");
+    expect(html.match(/<path /g)?.length).toBeGreaterThanOrEqual(4);
+    const text = summarize(report);
+    expect(text).toContain(
+      "a: quorumlab/etcd throughput 3.00x (goal >= 1.5x: met); p99 4.00ms vs 5.00ms (goal no worse: met)",
+    );
+    expect(text).toContain(
+      "http-get: quorumlab GET R=1 / bare node:http 0.75x (goal >= 0.5x: met)",
+    );
+  });
+});

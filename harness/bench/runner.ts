@@ -1,0 +1,509 @@
+// One benchmark run: for each target in turn (never two at once), start it, load the records, run
+// every selected workload with a warm-up, stop it; collect every figure into a BenchReport.
+
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type KeyDistribution,
+  type KeyOrder,
+  keyName,
+  opKindsOf,
+  type WorkloadSpec,
+  workloadByName,
+  type YcsbOptions,
+} from "../../workloads/ycsb.ts";
+import type { PhaseOutput, PhaseTask } from "./load-client.ts";
+import type { LoopResult } from "./loop.ts";
+import { runPhase } from "./phase.ts";
+import { runRaw } from "./raw.ts";
+import {
+  BENCH_SCHEMA,
+  type BenchReport,
+  machineInfo,
+  type ResultRecord,
+  type TargetRecord,
+} from "./report.ts";
+import { targetByName } from "./targets/index.ts";
+import { removeAtExit } from "./targets/process.ts";
+import type { BenchTarget, Capability, RunningTarget, TargetOptions } from "./targets/types.ts";
+
+/** The autocannon workload: one fixed GET of a loaded key. */
+export const RAW_WORKLOAD = "http-get";
+
+export interface BenchOptions {
+  workloads: string[];
+  targets: string[];
+  durationMs: number;
+  warmupMs: number;
+  /** Closed loop: clients. Open loop: the most operations in flight. */
+  concurrency: number;
+  /** HTTP connections / Redis connections the client opens (default: concurrency). */
+  connections?: number;
+  /** Open loop when set: operations per second. */
+  rate?: number;
+  recordCount: number;
+  valueSize: number;
+  scanLength: number;
+  distribution?: KeyDistribution;
+  keyOrder: KeyOrder;
+  nodes: number;
+  n: number;
+  r?: number;
+  w?: number;
+  consistency?: string;
+  conflictMode: "vclock" | "lww";
+  sync: "always" | "batch" | "periodic" | "none";
+  syncWindowMs?: number;
+  refEndpoints?: string[];
+  seed: number;
+  timeoutMs: number;
+  /** Keep targets' data and logs (their directory is printed). */
+  keep: boolean;
+}
+
+export type BenchEvent =
+  | {
+      type: "target";
+      target: string;
+      status: "starting" | "ok" | "skipped" | "failed";
+      detail?: string;
+    }
+  | { type: "phase-start"; target: string; workload: string; plannedMs?: number }
+  | {
+      type: "phase-progress";
+      target: string;
+      workload: string;
+      phase: string;
+      elapsedMs: number;
+      plannedMs?: number;
+      ops: number;
+      errors: number;
+    }
+  | { type: "phase-end"; record: ResultRecord };
+
+export interface RunDeps {
+  /** Resolves a target by name (tests inject fakes). */
+  target?: (name: string) => BenchTarget;
+  /** Runs a load-client phase (default: in a worker thread). */
+  phase?: (
+    task: PhaseTask,
+    signal: AbortSignal | undefined,
+    onProgress: (p: import("./loop.ts").LoopProgress) => void,
+  ) => Promise<PhaseOutput>;
+}
+
+function toRecord(
+  target: string,
+  workload: string,
+  r: LoopResult,
+  opts: BenchOptions,
+  connections: number,
+  warmupMs: number,
+  note?: string,
+): ResultRecord {
+  return {
+    target,
+    workload,
+    status: "ok",
+    ...(note ? { note } : {}),
+    tool: "load-client",
+    mode: r.mode,
+    concurrency: r.concurrency,
+    connections,
+    ...(opts.rate !== undefined && r.mode === "open" ? { rate: opts.rate } : {}),
+    warmupMs,
+    durationMs: r.durationMs,
+    ops: r.ops,
+    errors: r.errors,
+    throughput: r.throughput,
+    outcomes: r.outcomes,
+    latency: r.latency,
+    histogram: r.histogram,
+    byKind: r.byKind as Record<string, ResultRecord["byKind"][string]>,
+    timeline: r.timeline,
+    ...(r.open ? { open: r.open } : {}),
+    abandoned: r.abandoned,
+  };
+}
+
+function skipped(
+  target: string,
+  workload: string,
+  note: string,
+  opts: BenchOptions,
+  status: "skipped" | "failed" = "skipped",
+): ResultRecord {
+  const empty = {
+    count: 0,
+    minUs: 0,
+    meanUs: 0,
+    p50Us: 0,
+    p90Us: 0,
+    p99Us: 0,
+    p999Us: 0,
+    maxUs: 0,
+    stddevUs: 0,
+  };
+  return {
+    target,
+    workload,
+    status,
+    note,
+    tool: workload === RAW_WORKLOAD ? "autocannon" : "load-client",
+    mode: opts.rate ? "open" : "closed",
+    concurrency: opts.concurrency,
+    connections: opts.connections ?? opts.concurrency,
+    warmupMs: 0,
+    durationMs: 0,
+    ops: 0,
+    errors: 0,
+    throughput: 0,
+    outcomes: {},
+    latency: empty,
+    byKind: {},
+    timeline: [],
+    abandoned: 0,
+  };
+}
+
+/** Why `target` cannot run `w`, or undefined when it can. */
+export function unsupported(w: WorkloadSpec, target: RunningTarget): string | undefined {
+  const missing = opKindsOf(w).filter((k) => !target.capabilities.has(k as Capability));
+  if (missing.length === 0) return undefined;
+  return missing
+    .map((k) => `${k}: ${target.missing[k as Capability] ?? "not supported"}`)
+    .join("; ");
+}
+
+export function plannedSeconds(opts: BenchOptions): number {
+  const perWorkload = (opts.warmupMs + opts.durationMs) / 1000;
+  return opts.targets.length * opts.workloads.length * perWorkload;
+}
+
+export async function runBench(
+  opts: BenchOptions,
+  onEvent: (e: BenchEvent) => void = () => {},
+  signal?: AbortSignal,
+  deps: RunDeps = {},
+): Promise<BenchReport> {
+  const started = new Date();
+  const machine = machineInfo();
+  const workloads = opts.workloads.map((w) => (w === RAW_WORKLOAD ? undefined : workloadByName(w)));
+  const targets: TargetRecord[] = [];
+  const results: ResultRecord[] = [];
+  const connections = opts.connections ?? opts.concurrency;
+  const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "quorumlab-bench-"));
+  const cleanup = opts.keep ? undefined : removeAtExit(workRoot);
+  const resolveTarget = deps.target ?? targetByName;
+  const phase =
+    deps.phase ??
+    ((
+      task: PhaseTask,
+      s: AbortSignal | undefined,
+      p: (x: import("./loop.ts").LoopProgress) => void,
+    ) => runPhase(task, { signal: s, onProgress: p }));
+
+  try {
+    for (const name of opts.targets) {
+      if (signal?.aborted) break;
+      const target = resolveTarget(name);
+      const tOpts: TargetOptions = {
+        workDir: path.join(workRoot, target.name),
+        nodes: opts.nodes,
+        n: opts.n,
+        r: opts.r,
+        w: opts.w,
+        consistency: opts.consistency,
+        conflictMode: opts.conflictMode,
+        sync: opts.sync,
+        syncWindowMs: opts.syncWindowMs,
+        refEndpoints: opts.refEndpoints,
+        seed: opts.seed,
+      };
+      const probe = await target.probe(tOpts);
+      if (!probe.available) {
+        targets.push({
+          name: target.name,
+          status: "skipped",
+          reason: probe.reason,
+          install: probe.install,
+        });
+        onEvent({
+          type: "target",
+          target: target.name,
+          status: "skipped",
+          detail: `${probe.reason}; to run it: ${probe.install}`,
+        });
+        continue;
+      }
+      onEvent({ type: "target", target: target.name, status: "starting" });
+      const t0 = Date.now();
+      let running: RunningTarget;
+      try {
+        running = await target.start(tOpts);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        targets.push({ name: target.name, status: "failed", version: probe.version, reason });
+        onEvent({ type: "target", target: target.name, status: "failed", detail: reason });
+        continue;
+      }
+      const record: TargetRecord = {
+        name: target.name,
+        status: "ok",
+        version: running.version,
+        config: { ...running.config },
+        startMs: Date.now() - t0,
+      };
+      targets.push(record);
+      onEvent({
+        type: "target",
+        target: target.name,
+        status: "ok",
+        detail: `${running.version}, started in ${record.startMs} ms`,
+      });
+      try {
+        await benchTarget(running, workloads, opts, connections, results, onEvent, phase, signal);
+      } catch (err) {
+        record.status = "failed";
+        record.reason = err instanceof Error ? err.message : String(err);
+        onEvent({ type: "target", target: target.name, status: "failed", detail: record.reason });
+      } finally {
+        await running.stop();
+        if (opts.keep) record.config = { ...record.config, workDir: tOpts.workDir };
+      }
+    }
+  } finally {
+    if (!opts.keep) fs.rmSync(workRoot, { recursive: true, force: true });
+    cleanup?.release();
+  }
+  const finished = new Date();
+  return {
+    schema: BENCH_SCHEMA,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs: finished.getTime() - started.getTime(),
+    machine,
+    quorumlab: quorumlabVersion(),
+    options: { ...opts, connections },
+    targets,
+    results,
+  };
+}
+
+async function benchTarget(
+  running: RunningTarget,
+  workloads: Array<WorkloadSpec | undefined>,
+  opts: BenchOptions,
+  connections: number,
+  results: ResultRecord[],
+  onEvent: (e: BenchEvent) => void,
+  phase: NonNullable<RunDeps["phase"]>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const name = running.name;
+  const client = running.client(connections, opts.timeoutMs);
+  const ycsbBase: YcsbOptions = {
+    recordCount: opts.recordCount,
+    valueSize: opts.valueSize,
+    scanLength: opts.scanLength,
+    distribution: opts.distribution,
+    keyOrder: opts.keyOrder,
+    seed: opts.seed,
+  };
+  const progress = (workload: string) => (p: import("./loop.ts").LoopProgress) =>
+    onEvent({
+      type: "phase-progress",
+      target: name,
+      workload,
+      phase: p.phase,
+      elapsedMs: p.elapsedMs,
+      plannedMs: p.plannedMs,
+      ops: p.ops,
+      errors: p.errors,
+    });
+
+  // The load phase: every record once, so reads find data (YCSB's -load).
+  let nextInsert = opts.recordCount;
+  if (running.capabilities.has("insert")) {
+    onEvent({ type: "phase-start", target: name, workload: "load" });
+    const out = await phase(
+      {
+        phase: "load",
+        client,
+        ycsb: ycsbBase,
+        loop: {
+          mode: "closed",
+          concurrency: opts.concurrency,
+          warmupMs: 0,
+          drainMs: opts.timeoutMs,
+        },
+      },
+      signal,
+      progress("load"),
+    );
+    const rec = toRecord(
+      name,
+      "load",
+      out.result,
+      opts,
+      connections,
+      0,
+      `${opts.recordCount} records of ${opts.valueSize} bytes`,
+    );
+    rec.clientUtilization = out.clientUtilization;
+    results.push(rec);
+    onEvent({ type: "phase-end", record: rec });
+    if (out.result.errors > 0) {
+      throw new Error(
+        `the load phase had ${out.result.errors} errors (${JSON.stringify(out.result.outcomes)}); later figures would be meaningless`,
+      );
+    }
+  }
+
+  for (const [i, w] of workloads.entries()) {
+    if (signal?.aborted) return;
+    const wName = opts.workloads[i]!;
+    if (!w) {
+      // http-get through autocannon.
+      if (!running.rawGet) {
+        const rec = skipped(
+          name,
+          wName,
+          "no raw HTTP GET for this target (not an HTTP store)",
+          opts,
+        );
+        results.push(rec);
+        onEvent({ type: "phase-end", record: rec });
+        continue;
+      }
+      onEvent({
+        type: "phase-start",
+        target: name,
+        workload: wName,
+        plannedMs: opts.warmupMs + opts.durationMs,
+      });
+      const key = keyName(0, opts.keyOrder);
+      const raw = await runRaw(running.rawGet(key), {
+        connections,
+        warmupMs: opts.warmupMs,
+        durationMs: opts.durationMs,
+        timeoutMs: opts.timeoutMs,
+        signal,
+        onProgress: (elapsedMs, requests) =>
+          onEvent({
+            type: "phase-progress",
+            target: name,
+            workload: wName,
+            phase: "run",
+            elapsedMs: elapsedMs + opts.warmupMs,
+            plannedMs: opts.warmupMs + opts.durationMs,
+            ops: requests,
+            errors: 0,
+          }),
+      });
+      const rec: ResultRecord = { target: name, workload: wName, ...raw };
+      results.push(rec);
+      onEvent({ type: "phase-end", record: rec });
+      continue;
+    }
+    const why = unsupported(w, running);
+    if (why) {
+      const rec = skipped(name, w.name, why, opts);
+      results.push(rec);
+      onEvent({ type: "phase-end", record: rec });
+      continue;
+    }
+    const open = opts.rate !== undefined;
+    const concurrency = w.concurrency ?? opts.concurrency;
+    const insertShare = w.mix.insert ?? 0;
+    const rateGuess = opts.rate ?? 20_000;
+    const ycsb: YcsbOptions = {
+      ...ycsbBase,
+      seed: opts.seed + i + 1,
+      insertStart: nextInsert,
+      expectedInserts: Math.ceil(
+        insertShare * rateGuess * ((opts.durationMs + opts.warmupMs) / 1000),
+      ),
+    };
+    onEvent({
+      type: "phase-start",
+      target: name,
+      workload: w.name,
+      plannedMs: opts.warmupMs + opts.durationMs,
+    });
+    let out: PhaseOutput;
+    try {
+      out = await phase(
+        {
+          phase: "run",
+          client: {
+            ...client,
+            connections: Math.min(connections, open ? connections : concurrency),
+          },
+          workload: w,
+          ycsb,
+          loop: {
+            mode: open ? "open" : "closed",
+            concurrency: open ? Math.max(concurrency, 4096) : concurrency,
+            rate: opts.rate,
+            warmupMs: opts.warmupMs,
+            durationMs: opts.durationMs,
+            drainMs: opts.timeoutMs,
+          },
+        },
+        signal,
+        progress(w.name),
+      );
+    } catch (err) {
+      // One broken workload (the load client crashed) does not end the target's other workloads.
+      const rec = skipped(
+        name,
+        w.name,
+        `the load client failed: ${err instanceof Error ? err.message : String(err)}`,
+        opts,
+        "failed",
+      );
+      results.push(rec);
+      onEvent({ type: "phase-end", record: rec });
+      continue;
+    }
+    nextInsert = out.nextInsert;
+    const rec = toRecord(
+      name,
+      w.name,
+      out.result,
+      opts,
+      Math.min(connections, open ? connections : concurrency),
+      opts.warmupMs,
+      w.concurrency ? `${w.concurrency} clients (the workload's own)` : undefined,
+    );
+    rec.clientUtilization = out.clientUtilization;
+    results.push(rec);
+    onEvent({ type: "phase-end", record: rec });
+  }
+}
+
+function quorumlabVersion(): { version: string; commit?: string } {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  let version = "unknown";
+  try {
+    version =
+      (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version?: string })
+        .version ?? version;
+  } catch {}
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], {
+      cwd: root,
+      timeout: 5000,
+      stdio: ["ignore", "pipe", "ignore"],
+    })
+      .toString()
+      .trim();
+    return { version, commit };
+  } catch {
+    return { version };
+  }
+}

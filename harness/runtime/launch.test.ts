@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LaunchError, launchNode } from "./launch.ts";
+
+describe("launchNode", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "quorumlab-launch-"));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reports a node that exits before it is ready, with its log", async () => {
+    const logFile = join(dir, "bad.log");
+    const err = await launchNode({ args: ["--id", "x", "--bogus"], logFile }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(LaunchError);
+    expect((err as Error).message).toMatch(/exited \(code 2\) before it was ready/);
+    expect((err as Error).message).toMatch(/bogus/);
+  });
+
+  it("starts a node on ephemeral ports, logs JSON lines to the file, and stops it", async () => {
+    const logFile = join(dir, "n.log");
+    const n = await launchNode({
+      args: [
+        "--id",
+        "solo",
+        "--n",
+        "1",
+        "--http-port",
+        "0",
+        "--peer-port",
+        "0",
+        "--data-dir",
+        join(dir, "d"),
+      ],
+      logFile,
+    });
+    try {
+      expect(n.ready).toMatchObject({ event: "ready", id: "solo", pid: n.pid });
+      expect(n.ready.http.port).toBeGreaterThan(0);
+      const r = await fetch(`http://127.0.0.1:${n.ready.http.port}/kv/k`, {
+        method: "PUT",
+        body: "v",
+      });
+      expect(r.status).toBe(204);
+    } finally {
+      await n.stop();
+    }
+    expect(await n.exited).toBe(0);
+    const lines = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event?: string });
+    expect(lines.map((l) => l.event)).toContain("ready");
+    expect(lines.map((l) => l.event)).toContain("stopped");
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, type NodeConfig, parseNodeConfig } from "./config.ts";
+
+const files: Record<string, string> = {
+  "ok.json": JSON.stringify({
+    id: "f1",
+    n: 5,
+    r: 3,
+    mode: "lww",
+    peers: { f2: "127.0.0.1:9000", f3: null },
+  }),
+  "unknown.json": JSON.stringify({ id: "f1", replicas: 3 }),
+  "bad.json": "{ not json",
+  "array.json": "[]",
+};
+const read = (p: string) => {
+  const f = files[p];
+  if (f === undefined) throw new Error("ENOENT");
+  return f;
+};
+const parse = (argv: string[]) => parseNodeConfig(argv, read) as NodeConfig;
+
+describe("node config", () => {
+  it("has documented defaults", () => {
+    const c = parse(["--id", "n1"]);
+    expect(c).toMatchObject({
+      id: "n1",
+      host: "127.0.0.1",
+      httpPort: 7070,
+      peerPort: 7071,
+      n: 3,
+      r: 2,
+      w: 2,
+      mode: "vclock",
+      readRepair: "async",
+      maxKeyBytes: 1024,
+      maxValueBytes: 1048576,
+      adminToken: null,
+      sync: { kind: "always" },
+      dataDir: "data/n1",
+    });
+    expect(c.peers.size).toBe(0);
+  });
+
+  it("reads a config file, and CLI options win over it", () => {
+    const c = parse([
+      "--config",
+      "ok.json",
+      "--r",
+      "2",
+      "--peer",
+      "f4=localhost:1234",
+      "--sync",
+      "batch:5",
+    ]);
+    expect(c).toMatchObject({
+      id: "f1",
+      n: 5,
+      r: 2,
+      mode: "lww",
+      sync: { kind: "batch", windowMs: 5 },
+    });
+    expect([...c.peers.entries()]).toEqual([
+      ["f2", { host: "127.0.0.1", port: 9000 }],
+      ["f3", null],
+      ["f4", { host: "localhost", port: 1234 }],
+    ]);
+  });
+
+  it("refuses unknown options and settings, and bad values, with a clear message", () => {
+    const bad: [string[], RegExp][] = [
+      [["--id", "n1", "--bogus", "1"], /Unknown option '--bogus'/],
+      [["--config", "unknown.json"], /unknown setting "replicas"/],
+      [["--config", "bad.json"], /not valid JSON/],
+      [["--config", "array.json"], /JSON object/],
+      [["--config", "missing.json"], /cannot read/],
+      [[], /--id is required/],
+      [["--id", "has space"], /letters, digits/],
+      [["--id", "n1", "--n", "3", "--r", "4"], /r .* from 1 to 3/],
+      [["--id", "n1", "--http-port", "70000"], /httpPort/],
+      [["--id", "n1", "--http-port", "12x"], /must be an integer/],
+      [["--id", "n1", "--mode", "crdt"], /vclock, lww/],
+      [["--id", "n1", "--sync", "sometimes"], /sync must be/],
+      [["--id", "n1", "--peer", "n2=nohost"], /host:port/],
+      [["--id", "n1", "--peer", "n1=127.0.0.1:1"], /own id/],
+      [["--id", "n1", "--timeout-ms", "5000", "--max-timeout-ms", "100"], /exceeds maxTimeoutMs/],
+      [["--id", "n1", "stray"], /positional/i],
+    ];
+    for (const [argv, msg] of bad) {
+      expect(() => parseNodeConfig(argv, read), argv.join(" ")).toThrow(ConfigError);
+      expect(() => parseNodeConfig(argv, read), argv.join(" ")).toThrow(msg);
+    }
+  });
+
+  it("accepts ephemeral ports and members without an address yet", () => {
+    const c = parse([
+      "--id",
+      "n1",
+      "--http-port",
+      "0",
+      "--peer-port",
+      "0",
+      "--peer",
+      "n2",
+      "--peer",
+      "n3=",
+    ]);
+    expect([c.httpPort, c.peerPort]).toEqual([0, 0]);
+    expect([...c.peers.entries()]).toEqual([
+      ["n2", null],
+      ["n3", null],
+    ]);
+    expect(parseNodeConfig(["--help"], read)).toBe("help");
+  });
+});

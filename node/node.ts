@@ -1,0 +1,196 @@
+// Wires one node: env, storage, cluster (ring, transport, liveness), replication (replica and
+// coordinator), and the HTTP client and admin APIs. main.ts parses config and calls startNode.
+
+import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
+import { ClientApi } from "./api/client-api.ts";
+import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
+import { NodeMetrics } from "./api/metrics.ts";
+import { openCluster, openStorage } from "./cluster-parts.ts";
+import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
+import type { Clock, Env } from "./env/env.ts";
+import { encodeContextToken } from "./replication/context-token.ts";
+import { Coordinator } from "./replication/coordinator.ts";
+import { LocalReplica, loadActor, markCleanShutdown } from "./replication/replica.ts";
+import { StrictPlanner } from "./replication/replica-plan.ts";
+import type { Versions } from "./replication/versions.ts";
+
+/** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
+export type NodeEnv = Env & { clock: Clock & { offsetMs: number } };
+
+export interface RunningNode {
+  readonly id: string;
+  readonly http: { host: string; port: number };
+  readonly peer: { host: string; port: number };
+  /** Graceful stop: stop accepting, finish in-flight requests, close the cluster, mark a clean
+   * shutdown and close storage. */
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig, env: NodeEnv): Promise<RunningNode> {
+  const log = env.log;
+  const t0 = env.clock.monotonic();
+  if (config.clusterSecret === DEFAULT_SECRET) {
+    log.warn("using the default cluster secret; set --cluster-secret on shared machines", {
+      event: "default-secret",
+    });
+  }
+  await env.fs.mkdir(config.dataDir);
+  const storage = await openStorage(env, { dir: config.dataDir, sync: config.sync });
+  const { actor, reused } = await loadActor(storage, config.id, env.random);
+  log.info("actor id", { event: "actor", actor, reused });
+  const replica = new LocalReplica(storage, actor, {
+    mode: config.mode,
+    maxSiblings: config.maxSiblings,
+  });
+
+  const known = new Map<string, { host: string; port: number }>();
+  for (const [id, a] of config.peers) if (a !== null) known.set(id, a);
+  const cluster = await openCluster(env, {
+    self: config.id,
+    members: [config.id, ...config.peers.keys()],
+    peers: known,
+    secret: config.clusterSecret,
+    host: config.host,
+    port: config.peerPort,
+    vnodes: config.vnodes,
+    dataDir: config.dataDir,
+    gossipIntervalMs: config.gossipIntervalMs,
+    phiThreshold: config.phiThreshold,
+  });
+
+  const metrics = new NodeMetrics();
+  const coordinator = new Coordinator({
+    config: {
+      self: config.id,
+      mode: config.mode,
+      n: config.n,
+      r: config.r,
+      w: config.w,
+      timeoutMs: config.timeoutMs,
+      maxTimeoutMs: config.maxTimeoutMs,
+      readRepair: config.readRepair,
+    },
+    planner: new StrictPlanner(cluster.ring, cluster.liveness),
+    ringSize: () => cluster.ring.nodes.length,
+    transport: cluster.transport,
+    replica,
+    clock: env.clock,
+    timers: env.timers,
+    log,
+    metrics,
+  });
+  coordinator.registerHandlers(cluster.transport);
+
+  let httpHandle: HttpServerHandle | undefined;
+  const backend: AdminBackend = {
+    status: () => ({
+      id: config.id,
+      actor,
+      mode: config.mode,
+      uptimeSeconds: (env.clock.monotonic() - t0) / 1000,
+      http: httpHandle ? { host: httpHandle.host, port: httpHandle.port } : null,
+      peer: cluster.peerAddress,
+      clock: { nowMs: env.clock.now(), offsetMs: env.clock.offsetMs },
+      ring: { nodes: cluster.ring.nodes },
+      members: cluster.members(),
+      storage: storage.stats(),
+      pendingDotReservations: replica.pendingReservations,
+      config: configToJson(config),
+    }),
+    ring: () => cluster.describeRing(),
+    members: () => ({ members: cluster.members() }),
+    localRead: async (key) => localJson(await replica.get(key)),
+    setClockOffset: (offsetMs) => {
+      env.clock.offsetMs = offsetMs;
+      log.info("clock offset set", { event: "clock-offset", offsetMs });
+      return { offsetMs, nowMs: env.clock.now() };
+    },
+    setPeers: (peers) => {
+      const members = new Set(cluster.ring.nodes);
+      const parsed: [string, { host: string; port: number }][] = [];
+      for (const [id, a] of Object.entries(peers)) {
+        if (id === config.id) throw new RangeError(`${id} is this node itself`);
+        if (!members.has(id)) {
+          throw new RangeError(
+            `${id} is not a member of the ring (${cluster.ring.nodes.join(", ")})`,
+          );
+        }
+        parsed.push([id, address(id, a)]);
+      }
+      for (const [id, a] of parsed) cluster.addresses.set(id, a);
+      log.info("peer addresses updated", { event: "peers-updated", peers });
+      return {
+        peers: Object.fromEntries(
+          cluster.addresses.entries().map(([id, a]) => [id, `${a.host}:${a.port}`]),
+        ),
+      };
+    },
+    metrics: () =>
+      metrics.render({
+        storage: storage.stats(),
+        cluster: cluster.stats(),
+        node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
+      }),
+  };
+  const admin = new AdminApi(config.adminToken, backend, config.maxKeyBytes);
+  const api = new ClientApi({
+    coordinator,
+    mode: config.mode,
+    limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
+    admin,
+    log,
+  });
+  httpHandle = await startHttpServer(api, metrics, log, config.host, config.httpPort);
+  const http = { host: httpHandle.host, port: httpHandle.port };
+
+  let stopping: Promise<void> | undefined;
+  return {
+    id: config.id,
+    http,
+    peer: cluster.peerAddress,
+    stop: () => {
+      stopping ??= (async () => {
+        log.info("stopping", { event: "stopping" });
+        await httpHandle.close();
+        await cluster.close();
+        await markCleanShutdown(storage);
+        await storage.close();
+        log.info("stopped", { event: "stopped" });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** JSON for GET /admin/local/{key}: the raw versions this replica holds. */
+function localJson(v: Versions | undefined): Record<string, unknown> {
+  if (v === undefined) return { present: false, siblings: [] };
+  if (v.mode === "lww") {
+    const w = v.winner;
+    return {
+      present: true,
+      mode: "lww",
+      siblings: [
+        {
+          value: w.tombstone ? null : Buffer.from(w.value).toString("base64"),
+          tombstone: w.tombstone,
+          timestamp: w.timestampUs / 1000,
+          node: w.node,
+        },
+      ],
+      context: encodeContextToken({ mode: "lww" }),
+    };
+  }
+  return {
+    present: true,
+    mode: "vclock",
+    siblings: v.siblings.map((s) => ({
+      value: s.tombstone ? null : Buffer.from(s.value).toString("base64"),
+      tombstone: s.tombstone,
+      timestamp: s.timestampUs / 1000,
+      dot: { actor: s.dot.actor, counter: s.dot.counter },
+    })),
+    causalContext: v.context.toJSON(),
+    context: encodeContextToken({ mode: "vclock", context: v.context }),
+  };
+}

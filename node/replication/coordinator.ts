@@ -1,0 +1,573 @@
+// The quorum coordinator: any node takes a client read or write for any key, sends it to the key's
+// replicas, answers after R replies or W acknowledgements, repairs stale replicas, and says of every
+// failure whether the operation certainly did not happen (definite) or may have (indefinite).
+
+import { type NodeId, RpcError, type RpcTransport } from "../cluster/types.ts";
+import type { Clock, Logger, Timers } from "../env/env.ts";
+import { CausalContext } from "./causal.ts";
+import { CodecError } from "./codec.ts";
+import { BadContextError, decodeContextToken, encodeContextToken } from "./context-token.ts";
+import { ReplicationError, type ReplicationErrorCode } from "./errors.ts";
+import { LwwStamper } from "./lww.ts";
+import { QuorumRound, type ReplicaReply } from "./quorum.ts";
+import type { LocalReplica } from "./replica.ts";
+import type { ReplicaPlan, ReplicaPlanner } from "./replica-plan.ts";
+import {
+  type CoordinateReply,
+  decodeCoordinateReply,
+  decodeCoordinateRequest,
+  decodeGetReply,
+  decodeGetRequest,
+  decodePutReply,
+  decodePutRequest,
+  encodeCoordinateReply,
+  encodeCoordinateRequest,
+  encodeGetReply,
+  encodeGetRequest,
+  encodePutReply,
+  encodePutRequest,
+  RPC,
+} from "./rpc.ts";
+import {
+  type ClientContext,
+  type ClientView,
+  type ConflictMode,
+  clientView,
+  mergeMaybe,
+  type Versions,
+  versionsDescend,
+} from "./versions.ts";
+
+export type ReadRepairMode = "async" | "blocking" | "off";
+
+export interface CoordinatorConfig {
+  readonly self: NodeId;
+  readonly mode: ConflictMode;
+  /** Cluster defaults; a request may override each. */
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  /** Default deadline of a client request, ms. */
+  readonly timeoutMs: number;
+  /** Longest deadline a request may ask for, ms. */
+  readonly maxTimeoutMs: number;
+  readonly readRepair: ReadRepairMode;
+}
+
+/** What the coordinator reports for /metrics. Every method must be cheap: it is on the hot path. */
+export interface ReplicationMetrics {
+  replicaCall(method: string, outcome: string, seconds: number): void;
+  readRepair(replicas: number): void;
+  forwarded(): void;
+}
+
+export interface CoordinatorDeps {
+  readonly config: CoordinatorConfig;
+  readonly planner: ReplicaPlanner;
+  /** Number of physical nodes in the ring (bounds N). */
+  readonly ringSize: () => number;
+  readonly transport: RpcTransport;
+  readonly replica: LocalReplica;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly log: Logger;
+  readonly metrics?: ReplicationMetrics;
+}
+
+export interface ReadOptions {
+  n?: number;
+  r?: number;
+  timeoutMs?: number;
+  readRepair?: ReadRepairMode;
+}
+
+export interface WriteOptions {
+  n?: number;
+  w?: number;
+  timeoutMs?: number;
+}
+
+export interface ReadResult {
+  readonly view: ClientView;
+  /** The reconciled versions of the replies that made the quorum (undefined: none found). */
+  readonly merged: Versions | undefined;
+  /** Replicas whose reply made the quorum. */
+  readonly replied: readonly NodeId[];
+}
+
+export interface WriteResult {
+  /** Covers the new version and everything the client's context covered. */
+  readonly context: ClientContext;
+  /** The version's coordinator timestamp, microseconds since the epoch. */
+  readonly timestampUs: number;
+  /** The node that coordinated the write (this one, or the owner it was forwarded to). */
+  readonly coordinator: NodeId;
+}
+
+const NO_METRICS: ReplicationMetrics = { replicaCall() {}, readRepair() {}, forwarded() {} };
+
+export class Coordinator {
+  private readonly cfg: CoordinatorConfig;
+  private readonly metrics: ReplicationMetrics;
+  private readonly stamper: LwwStamper;
+  /** Read repairs scheduled and not finished: bounded so a flood of reads cannot pile them up. */
+  private repairsInFlight = 0;
+  static readonly MAX_REPAIRS_IN_FLIGHT = 1024;
+
+  constructor(private readonly deps: CoordinatorDeps) {
+    this.cfg = deps.config;
+    this.metrics = deps.metrics ?? NO_METRICS;
+    this.stamper = new LwwStamper(() => deps.clock.now());
+  }
+
+  get mode(): ConflictMode {
+    return this.cfg.mode;
+  }
+
+  /** N for a request that does not set it: the cluster's N, capped by the ring's size. */
+  defaultN(): number {
+    return Math.min(this.cfg.n, this.deps.ringSize());
+  }
+
+  /** Registers the replica-side RPC handlers on the transport. */
+  registerHandlers(transport: RpcTransport): void {
+    const replica = this.deps.replica;
+    transport.handle(RPC.get, async (_from, body) =>
+      encodeGetReply(await replica.get(decodeGetRequest(body))),
+    );
+    transport.handle(RPC.put, async (_from, body) => {
+      const req = decodePutRequest(body);
+      if (req.hintFor !== undefined) {
+        throw new Error("hinted handoff is not enabled on this node (kv.put with a hint owner)");
+      }
+      return encodePutReply((await replica.apply(req.key, req.state)).changed);
+    });
+    transport.handle(RPC.coordinate, async (_from, body) =>
+      encodeCoordinateReply(await this.coordinateForwarded(body)),
+    );
+  }
+
+  // Reads -----------------------------------------------------------------------------------------
+
+  async get(key: Uint8Array, opts: ReadOptions = {}): Promise<ReadResult> {
+    const n = this.checkN(opts.n);
+    const r = this.checkQuorum("r", opts.r ?? Math.min(this.cfg.r, n), n);
+    const timeoutMs = this.checkTimeout(opts.timeoutMs);
+    const deadline = this.deps.clock.monotonic() + timeoutMs;
+    const plan = this.deps.planner.plan(key, n);
+    if (plan.alive.length < r) throw this.notEnoughAlive(plan, r, "read", "r");
+    const round = new QuorumRound(
+      plan.targets,
+      (node) => this.readReplica(node, key, timeoutMs),
+      this.deps.timers,
+      timeoutMs,
+    );
+    const outcome = await round.wait(r);
+    if (outcome !== "met") {
+      throw this.quorumFailure(round, r, outcome === "deadline", "read", "r", plan, true);
+    }
+    let merged: Versions | undefined;
+    const replied: NodeId[] = [];
+    for (const rep of round.replies) {
+      if (!rep.ok) continue;
+      merged = mergeMaybe(merged, rep.value);
+      replied.push(rep.node);
+    }
+    const repair = opts.readRepair ?? this.cfg.readRepair;
+    if (repair !== "off") {
+      const already = new Set<NodeId>();
+      if (repair === "blocking" && merged !== undefined) {
+        const stale = staleReplicas(round.replies, merged);
+        for (const s of stale) already.add(s);
+        const left = Math.max(1, deadline - this.deps.clock.monotonic());
+        await this.repair(key, merged, stale, left);
+      }
+      this.repairLater(key, round, already);
+    }
+    return { view: clientView(merged, this.cfg.mode), merged, replied };
+  }
+
+  private readReplica(
+    node: NodeId,
+    key: Uint8Array,
+    timeoutMs: number,
+  ): Promise<Versions | undefined> {
+    if (node === this.cfg.self) return this.deps.replica.get(key);
+    const t0 = this.deps.clock.monotonic();
+    return this.deps.transport.call(node, RPC.get, encodeGetRequest(key), timeoutMs).then(
+      (body) => {
+        this.observe(RPC.get, "ok", t0);
+        return decodeGetReply(body);
+      },
+      (e: unknown) => {
+        this.observe(RPC.get, e instanceof RpcError ? e.code : "error", t0);
+        throw e;
+      },
+    );
+  }
+
+  /** After the answer: wait for the slower replicas, then bring every stale one up to date. */
+  private repairLater(
+    key: Uint8Array,
+    round: QuorumRound<Versions | undefined>,
+    done: Set<NodeId>,
+  ) {
+    // One reply (or none) has nothing to be compared with.
+    if (round.pending === 0 && round.replies.length <= 1) return;
+    if (this.repairsInFlight >= Coordinator.MAX_REPAIRS_IN_FLIGHT) return;
+    this.repairsInFlight++;
+    round
+      .settled()
+      .then(() => this.repairFromReplies(key, round.replies, done))
+      .catch((e: unknown) => {
+        this.deps.log.warn("read repair failed", {
+          event: "read-repair-failed",
+          key: printableKey(key),
+          error: errorText(e),
+        });
+      })
+      .finally(() => {
+        this.repairsInFlight--;
+      });
+  }
+
+  private repairFromReplies(
+    key: Uint8Array,
+    replies: readonly ReplicaReply<Versions | undefined>[],
+    done: Set<NodeId>,
+  ): Promise<void> {
+    let merged: Versions | undefined;
+    for (const rep of replies) if (rep.ok) merged = mergeMaybe(merged, rep.value);
+    if (merged === undefined) return Promise.resolve();
+    const stale = staleReplicas(replies, merged).filter((n) => !done.has(n));
+    if (stale.length === 0) return Promise.resolve();
+    return this.repair(key, merged, stale, this.cfg.timeoutMs);
+  }
+
+  private async repair(key: Uint8Array, merged: Versions, stale: NodeId[], timeoutMs: number) {
+    if (stale.length === 0) return;
+    this.metrics.readRepair(stale.length);
+    const results = await Promise.allSettled(
+      stale.map((node) => this.writeReplica(node, key, merged, timeoutMs)),
+    );
+    const failed = stale.filter((_, i) => results[i]!.status === "rejected");
+    this.deps.log.info("read repair", {
+      event: "read-repair",
+      key: printableKey(key),
+      replicas: stale,
+      failed,
+    });
+  }
+
+  // Writes ----------------------------------------------------------------------------------------
+
+  /** Writes `value` (null: a delete/tombstone) with the client's context (null: none). */
+  async put(
+    key: Uint8Array,
+    value: Uint8Array | null,
+    context: ClientContext | null,
+    opts: WriteOptions = {},
+  ): Promise<WriteResult> {
+    return this.coordinatePut(key, value, context, opts, false);
+  }
+
+  private async coordinatePut(
+    key: Uint8Array,
+    value: Uint8Array | null,
+    context: ClientContext | null,
+    opts: WriteOptions,
+    forwarded: boolean,
+  ): Promise<WriteResult> {
+    const n = this.checkN(opts.n);
+    const w = this.checkQuorum("w", opts.w ?? Math.min(this.cfg.w, n), n);
+    const timeoutMs = this.checkTimeout(opts.timeoutMs);
+    if (context !== null && context.mode !== this.cfg.mode) {
+      throw new ReplicationError(
+        "bad_context",
+        `context is not from a ${this.cfg.mode} cluster`,
+        true,
+      );
+    }
+    const plan = this.deps.planner.plan(key, n);
+    const self = this.cfg.self;
+    if (this.cfg.mode === "vclock" && !plan.owners.includes(self)) {
+      if (forwarded) {
+        throw new ReplicationError(
+          "unavailable",
+          `${self} was asked to coordinate a write it does not own: the nodes disagree about the ring`,
+          true,
+        );
+      }
+      return this.forward(key, value, context, n, w, timeoutMs, plan);
+    }
+    if (plan.alive.length < w) throw this.notEnoughAlive(plan, w, "write", "w");
+
+    const deadline = this.deps.clock.monotonic() + timeoutMs;
+    const timestampUs = this.stamper.next();
+    let state: Versions;
+    let result: ClientContext;
+    if (this.cfg.mode === "vclock") {
+      // A delete without context removes what this replica has seen (as Riak's delete does); a
+      // put without context is concurrent with everything and becomes a sibling.
+      const ctx: CausalContext | null =
+        context?.mode === "vclock" ? context.context : value === null ? null : CausalContext.EMPTY;
+      const fragment = await this.deps.replica.mintWrite(key, ctx, value, timestampUs);
+      state = fragment;
+      result = { mode: "vclock", context: fragment.context };
+    } else {
+      state = {
+        mode: "lww",
+        winner: { timestampUs, node: self, tombstone: value === null, value: value ?? EMPTY },
+      };
+      result = { mode: "lww" };
+    }
+    const left = Math.max(1, deadline - this.deps.clock.monotonic());
+    const round = new QuorumRound(
+      plan.targets,
+      (node) => this.writeReplica(node, key, state, left, plan.hintFor.get(node)),
+      this.deps.timers,
+      left,
+    );
+    const outcome = await round.wait(w);
+    if (outcome !== "met") {
+      // W is out of reach, but the calls still in flight decide whether the write may exist
+      // somewhere: waiting for them (never past the deadline) makes the error definite when it is.
+      if (outcome === "impossible") await round.settled();
+      throw this.quorumFailure(round, w, outcome === "deadline", "write", "w", plan, false);
+    }
+    return { context: result, timestampUs, coordinator: self };
+  }
+
+  private writeReplica(
+    node: NodeId,
+    key: Uint8Array,
+    state: Versions,
+    timeoutMs: number,
+    hintFor?: NodeId,
+  ): Promise<boolean> {
+    if (node === this.cfg.self && hintFor === undefined) {
+      return this.deps.replica.apply(key, state).then((r) => r.changed);
+    }
+    const t0 = this.deps.clock.monotonic();
+    const body = encodePutRequest(hintFor === undefined ? { key, state } : { key, state, hintFor });
+    return this.deps.transport.call(node, RPC.put, body, timeoutMs).then(
+      (reply) => {
+        this.observe(RPC.put, "ok", t0);
+        return decodePutReply(reply);
+      },
+      (e: unknown) => {
+        this.observe(RPC.put, e instanceof RpcError ? e.code : "error", t0);
+        throw e;
+      },
+    );
+  }
+
+  /**
+   * vclock writes are coordinated by an owner of the key, because only an owner holds the key's
+   * history and can draw a dot counter that was never used (Dynamo §4.5 forwards the same way).
+   */
+  private async forward(
+    key: Uint8Array,
+    value: Uint8Array | null,
+    context: ClientContext | null,
+    n: number,
+    w: number,
+    timeoutMs: number,
+    plan: ReplicaPlan,
+  ): Promise<WriteResult> {
+    this.metrics.forwarded();
+    const token = context === null ? null : encodeContextToken(context);
+    const deadline = this.deps.clock.monotonic() + timeoutMs;
+    const candidates = plan.alive.length > 0 ? plan.alive : plan.owners;
+    for (const node of candidates) {
+      const left = deadline - this.deps.clock.monotonic();
+      if (left <= 1) break;
+      // The owner answers a little before our deadline, so its verdict (not our timeout) arrives.
+      const inner = Math.max(1, Math.floor(left * 0.9));
+      const body = encodeCoordinateRequest({ key, value, context: token, n, w, timeoutMs: inner });
+      const t0 = this.deps.clock.monotonic();
+      let reply: CoordinateReply;
+      try {
+        reply = decodeCoordinateReply(
+          await this.deps.transport.call(node, RPC.coordinate, body, left),
+        );
+        this.observe(RPC.coordinate, "ok", t0);
+      } catch (e) {
+        this.observe(RPC.coordinate, e instanceof RpcError ? e.code : "error", t0);
+        if (e instanceof RpcError && !e.sent) continue; // never reached it: try the next owner
+        throw new ReplicationError(
+          e instanceof RpcError && e.code === "timeout" ? "timeout" : "unavailable",
+          `the write was forwarded to ${node}, an owner of the key, which did not answer (${errorText(e)}); it may have been applied`,
+          false,
+        );
+      }
+      if (reply.ok) {
+        return {
+          context: decodeContextToken(reply.context, this.cfg.mode),
+          timestampUs: reply.timestampUs,
+          coordinator: node,
+        };
+      }
+      throw new ReplicationError(asCode(reply.code), `${node}: ${reply.message}`, reply.definite);
+    }
+    throw new ReplicationError(
+      "unavailable",
+      `no owner of the key (${plan.owners.join(", ")}) could be reached to coordinate the write; nothing was written`,
+      true,
+    );
+  }
+
+  private async coordinateForwarded(body: Uint8Array): Promise<CoordinateReply> {
+    try {
+      const req = decodeCoordinateRequest(body);
+      const ctx = req.context === null ? null : decodeContextToken(req.context, this.cfg.mode);
+      const res = await this.coordinatePut(
+        req.key,
+        req.value,
+        ctx,
+        { n: req.n, w: req.w, timeoutMs: Math.min(req.timeoutMs, this.cfg.maxTimeoutMs) },
+        true,
+      );
+      return { ok: true, context: encodeContextToken(res.context), timestampUs: res.timestampUs };
+    } catch (e) {
+      if (e instanceof ReplicationError) {
+        return { ok: false, code: e.code, message: e.message, definite: e.definite };
+      }
+      if (e instanceof BadContextError || e instanceof CodecError) {
+        return { ok: false, code: "bad_context", message: e.message, definite: true };
+      }
+      this.deps.log.error("forwarded write failed", { error: errorText(e) });
+      return { ok: false, code: "internal", message: errorText(e), definite: false };
+    }
+  }
+
+  // Helpers ---------------------------------------------------------------------------------------
+
+  private observe(method: string, outcome: string, t0: number): void {
+    this.metrics.replicaCall(method, outcome, (this.deps.clock.monotonic() - t0) / 1000);
+  }
+
+  private checkN(n: number | undefined): number {
+    const size = this.deps.ringSize();
+    const v = n ?? Math.min(this.cfg.n, size);
+    if (!Number.isInteger(v) || v < 1 || v > size) {
+      throw new ReplicationError(
+        "bad_option",
+        `n must be an integer from 1 to ${size} (the nodes in the ring), got ${n}`,
+        true,
+      );
+    }
+    return v;
+  }
+
+  private checkQuorum(name: "r" | "w", v: number, n: number): number {
+    if (!Number.isInteger(v) || v < 1 || v > n) {
+      throw new ReplicationError(
+        "bad_option",
+        `${name} must be an integer from 1 to n=${n}, got ${v}`,
+        true,
+      );
+    }
+    return v;
+  }
+
+  private checkTimeout(t: number | undefined): number {
+    const v = t ?? this.cfg.timeoutMs;
+    if (!Number.isInteger(v) || v < 1 || v > this.cfg.maxTimeoutMs) {
+      throw new ReplicationError(
+        "bad_option",
+        `timeout must be an integer number of ms from 1 to ${this.cfg.maxTimeoutMs}, got ${t}`,
+        true,
+      );
+    }
+    return v;
+  }
+
+  private notEnoughAlive(plan: ReplicaPlan, need: number, op: string, name: string) {
+    const down = plan.targets.filter((t) => !plan.alive.includes(t));
+    return new ReplicationError(
+      "unavailable",
+      `${op} needs ${name}=${need} replicas but only ${plan.alive.length} of ${plan.targets.join(", ")} are believed up (down: ${down.join(", ")}); nothing was sent`,
+      true,
+    );
+  }
+
+  /** Builds the error for a round that did not reach its quorum. */
+  private quorumFailure(
+    round: QuorumRound<unknown>,
+    need: number,
+    deadline: boolean,
+    op: "read" | "write",
+    name: string,
+    plan: ReplicaPlan,
+    isRead: boolean,
+  ): ReplicationError {
+    const failures = round.replies.filter((r) => !r.ok);
+    const detail = failures
+      .map((f) => `${f.node}: ${f.ok ? "" : errorText(f.error)}`)
+      .concat(
+        round.unanswered > 0 && deadline ? [`${round.unanswered} did not answer in time`] : [],
+      )
+      .join("; ");
+    const code: ReplicationErrorCode = deadline ? "timeout" : "unavailable";
+    const got = round.succeeded;
+    if (isRead) {
+      return new ReplicationError(
+        code,
+        `${op} got ${got} of the ${need} replies it needs (${name}=${need}) from ${plan.targets.join(", ")}: ${detail}`,
+        true,
+      );
+    }
+    // A write certainly did not happen only if no replica acknowledged it, every failed request
+    // certainly never left, and none is still in flight.
+    const maybeSent = got > 0 || round.unanswered > 0 || failures.some((f) => !f.ok && f.sent);
+    const where = maybeSent
+      ? got > 0
+        ? `; it is stored on ${got} replica(s) and may become visible`
+        : "; some replica may have applied it"
+      : "; nothing was written";
+    return new ReplicationError(
+      code,
+      `${op} got ${got} of the ${need} acknowledgements it needs (${name}=${need}) from ${plan.targets.join(", ")}: ${detail}${where}`,
+      !maybeSent,
+    );
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Replicas among the replies that lack part of `merged` (an absent reply lacks all of it). */
+export function staleReplicas(
+  replies: readonly ReplicaReply<Versions | undefined>[],
+  merged: Versions,
+): NodeId[] {
+  const out: NodeId[] = [];
+  for (const r of replies) if (r.ok && !versionsDescend(r.value, merged)) out.push(r.node);
+  return out;
+}
+
+const CODES: readonly ReplicationErrorCode[] = [
+  "unavailable",
+  "timeout",
+  "too_many_siblings",
+  "bad_context",
+  "bad_option",
+  "internal",
+];
+
+function asCode(c: string): ReplicationErrorCode {
+  return (CODES as readonly string[]).includes(c) ? (c as ReplicationErrorCode) : "internal";
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A key for a log line: UTF-8 when printable, else hex. */
+export function printableKey(key: Uint8Array): string {
+  const s = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("utf8");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what we reject
+  return /^[^\u0000-\u001f\ufffd]*$/.test(s) && s.length <= 256
+    ? s
+    : `0x${Buffer.from(key).toString("hex")}`;
+}
