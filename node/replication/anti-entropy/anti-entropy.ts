@@ -161,6 +161,10 @@ export class AntiEntropy {
     tombstonesPurged: 0,
   };
   private lastRound: RoundReport | undefined;
+  private markReady!: () => void;
+  private readonly readyPromise = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
 
   constructor(
     private readonly env: Env,
@@ -202,6 +206,11 @@ export class AntiEntropy {
   /** True once the trees have been built from the store. */
   get ready(): boolean {
     return this.groups !== undefined;
+  }
+
+  /** Resolves once the trees have been built (never, if the component stops before). */
+  whenReady(): Promise<void> {
+    return this.readyPromise;
   }
 
   /**
@@ -369,8 +378,9 @@ export class AntiEntropy {
       for await (const [key, encoded] of this.store.entries()) {
         this.apply(groups, ledger, key, encoded, old);
         scanned++;
-        if (this.journalOverflow) break;
+        if (this.journalOverflow || this.stopped) break;
       }
+      if (this.stopped) return;
       if (this.journalOverflow) {
         this.counters.rebuildsAbandoned++;
         this.env.log.warn("anti-entropy rebuild abandoned: too many writes while scanning", {
@@ -383,6 +393,7 @@ export class AntiEntropy {
         this.apply(groups, ledger, key, encoded, old);
       this.groups = groups;
       this.ledger = ledger;
+      this.markReady();
       this.counters.rebuilds++;
       this.env.log.info("anti-entropy trees built", {
         event: "ae_rebuild",
@@ -439,6 +450,7 @@ export class AntiEntropy {
               groups,
               ledger: this.ledger,
               wasPurged: (ks, vh) => this.purged.has(ks, vh, this.env.clock.now()),
+              stopping: () => this.stopped,
             },
             g,
             peer,

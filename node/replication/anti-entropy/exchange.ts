@@ -53,6 +53,8 @@ export interface ExchangeDeps {
   ledger: TombstoneLedger;
   /** True when this node purged key `ks` in state `vh` recently (it is not taken back). */
   wasPurged(ks: string, vh: bigint): boolean;
+  /** True once the component is stopping: the exchange ends at its next message. */
+  stopping(): boolean;
 }
 
 export type ExchangeOutcome = "in_sync" | "repaired" | "skipped" | "failed";
@@ -153,6 +155,7 @@ class Exchange {
   /** Every message stays within maxMessageBytes, except one carrying a single entry that is
    * larger by itself (the transport's frame limit still applies). */
   private async call(method: string, body: Uint8Array): Promise<Uint8Array> {
+    if (this.d.stopping()) throw new ExchangeAbort("anti-entropy is stopping", true);
     await this.d.budget.take(body.length);
     this.report.bytesSent += body.length;
     this.report.messages++;
