@@ -63,6 +63,11 @@ class RealAppendFile implements AppendFile {
       off += bytesWritten;
     }
   }
+  appendSync(data: Uint8Array): void {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(this.handle.fd, data, off, data.length - off);
+    this.size += data.length;
+  }
   async sync(): Promise<void> {
     await this.handle.datasync();
   }
@@ -85,6 +90,18 @@ class RealReadFile implements ReadFile {
       const { bytesRead } = await this.handle.read(buf, off, n - off, position + off);
       if (bytesRead === 0) break;
       off += bytesRead;
+    }
+    return off === n ? buf : buf.subarray(0, off);
+  }
+  readSync(position: number, length: number): Uint8Array {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    // A fresh ArrayBuffer (not Buffer's shared pool) so a cached block does not pin a pool slab.
+    const buf = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const got = fs.readSync(this.handle.fd, buf, off, n - off, position + off);
+      if (got === 0) break;
+      off += got;
     }
     return off === n ? buf : buf.subarray(0, off);
   }
