@@ -69,6 +69,11 @@ export class ManualTimers implements Timers {
     return new Promise((resolve) => this.add(ms, 0, resolve));
   }
 
+  /** "Soon, after this turn's I/O": the next `advance`, however small. */
+  defer(fn: () => void): void {
+    this.add(0, 0, fn);
+  }
+
   /** Moves both clocks forward by `ms`, running every callback that falls due, and lets the
    * promise jobs they start run before returning. */
   async advance(ms: number, wall = true): Promise<void> {
