@@ -5,7 +5,7 @@
 //   npm run bench:storage -- [--keys 1000000] [--sync-ops 20000] [--get-ops <keys>]
 //                            [--concurrency 64] [--key-bytes 16] [--value-bytes 100]
 //                            [--engines classic-level,quorumlab] [--dir <tmp>] [--json <file>]
-//                            [--cache-mb 8] [--memtable-mb 4] [--keep]
+//                            [--cache-mb 8] [--memtable-mb 4] [--block-bytes 4096] [--keep]
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,6 +26,8 @@ export interface StorageBenchOptions {
   dir: string | undefined;
   cacheBytes: number;
   memtableBytes: number;
+  /** quorumlab's SSTable block size (LevelDB's default, 4096, is also ours). */
+  blockBytes: number;
   keep: boolean;
 }
 
@@ -169,6 +171,7 @@ async function benchEngine(
     const opts = {
       blockCacheBytes: o.cacheBytes,
       memtableBytes: o.memtableBytes,
+      blockBytes: o.blockBytes,
     };
     let db: LsmEngine = await openEngine(env, dir, { ...opts, sync: "always" });
     report(
@@ -332,6 +335,7 @@ export function parseStorageBenchArgs(argv: string[]): StorageBenchOptions & { j
       json: { type: "string" },
       "cache-mb": { type: "string", default: "8" },
       "memtable-mb": { type: "string", default: "4" },
+      "block-bytes": { type: "string", default: "4096" },
       keep: { type: "boolean", default: false },
     },
     strict: true,
@@ -360,6 +364,7 @@ export function parseStorageBenchArgs(argv: string[]): StorageBenchOptions & { j
     dir: values.dir,
     cacheBytes: Number(values["cache-mb"]) * 1024 * 1024,
     memtableBytes: Number(values["memtable-mb"]) * 1024 * 1024,
+    blockBytes: int("block-bytes", values["block-bytes"], 64),
     keep: values.keep,
     ...(values.json === undefined ? {} : { json: values.json }),
   };

@@ -95,8 +95,9 @@ class RealReadFile implements ReadFile {
   }
   readSync(position: number, length: number): Uint8Array {
     const n = Math.max(0, Math.min(length, this.size - position));
-    // A fresh ArrayBuffer (not Buffer's shared pool) so a cached block does not pin a pool slab.
-    const buf = new Uint8Array(n);
+    // Unpooled (a cached block must not pin a shared pool slab) and not zero-filled (every byte
+    // is about to be overwritten).
+    const buf = Buffer.allocUnsafeSlow(n);
     let off = 0;
     while (off < n) {
       const got = fs.readSync(this.handle.fd, buf, off, n - off, position + off);

@@ -130,10 +130,14 @@ function compareEntryKey(
   keyLen: number,
 ): number {
   const off = getU32(block, limit + 4 * i);
+  const kl = block[off]!;
+  // Fast path: key and value lengths below 128 take one varint byte each.
+  if (kl < 0x80 && block[off + 1]! < 0x80)
+    return compareRange(block, off + 3, kl, key, keyOff, keyLen);
   getVarint(block, off, limit, vc);
-  const kl = vc.value;
+  const keyLength = vc.value;
   getVarint(block, vc.offset, limit, vc);
-  return compareRange(block, vc.offset + 1, kl, key, keyOff, keyLen);
+  return compareRange(block, vc.offset + 1, keyLength, key, keyOff, keyLen);
 }
 
 /** Index of the first entry with key >= the given key (n if none). */

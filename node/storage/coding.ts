@@ -105,11 +105,20 @@ export function copyBytes(
   srcOff: number,
   len: number,
 ): void {
-  if (len <= 64) {
+  if (len <= 128) {
     for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i]!;
   } else {
     dst.set(src.subarray(srcOff, srcOff + len), dstOff);
   }
+}
+
+/** A copy of buf[off, off+len) that the caller owns. Small copies come from Node's Buffer pool
+ * (a bump allocation) instead of a fresh ArrayBuffer each (a malloc and a finalizer), which
+ * matters on the point-lookup path. */
+export function copyOut(buf: Uint8Array, off: number, len: number): Uint8Array {
+  const out = Buffer.allocUnsafe(len);
+  copyBytes(out, 0, buf, off, len);
+  return out;
 }
 
 /** A growable byte buffer for building blocks and records without per-entry allocation. */
@@ -161,7 +170,7 @@ export class ByteWriter {
 
   bytes(src: Uint8Array, off = 0, len = src.length - off): void {
     this.ensure(len);
-    if (len === src.length && len > 64) this.buf.set(src, this.length);
+    if (len === src.length && len > 128) this.buf.set(src, this.length);
     else copyBytes(this.buf, this.length, src, off, len);
     this.length += len;
   }

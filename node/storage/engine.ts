@@ -10,7 +10,7 @@
 import type { Env, FileSystem } from "../env/env.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BloomProbe } from "./bloom.ts";
-import { compareRange, getU32 } from "./coding.ts";
+import { compareRange, copyOut, getU32 } from "./coding.ts";
 import {
   CompactionAborted,
   type CompactionPick,
@@ -836,7 +836,7 @@ export class LsmEngine implements StorageEngine {
   private fromMem(out: MemLookup): TableLookup {
     return {
       kind: out.kind,
-      value: out.kind === KIND_PUT ? out.buf.slice(out.off, out.off + out.len) : new Uint8Array(0),
+      value: out.kind === KIND_PUT ? copyOut(out.buf, out.off, out.len) : new Uint8Array(0),
       deletedAt: out.deletedAt,
     };
   }
@@ -953,10 +953,10 @@ export class LsmEngine implements StorageEngine {
         ) {
           break;
         }
-        const key = m.keyBuf.slice(m.keyOff, m.keyOff + m.keyLen);
+        const key = copyOut(m.keyBuf, m.keyOff, m.keyLen);
         if (m.kind === KIND_PUT) {
           n++;
-          yield { key, kind: "value", value: m.valBuf.slice(m.valOff, m.valOff + m.valLen) };
+          yield { key, kind: "value", value: copyOut(m.valBuf, m.valOff, m.valLen) };
         } else if (tombstones) {
           n++;
           yield { key, kind: "tombstone", deletedAt: m.deletedAt };

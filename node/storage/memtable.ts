@@ -13,6 +13,7 @@
 import { BLOOM_SEED_1, BLOOM_SEED_2, type BloomProbe, murmur3 } from "./bloom.ts";
 import { compareRange, copyBytes } from "./coding.ts";
 import { EMPTY, type EntryCursor, type EntryKind, KIND_PUT } from "./entry.ts";
+import { prefix32 } from "./table-format.ts";
 
 const MAX_HEIGHT = 12;
 const CHUNK_BYTES = 256 * 1024;
@@ -361,13 +362,7 @@ export class Memtable {
 
 const BLOOM_PROBES = 6;
 
-function keyPrefix(b: Uint8Array, off: number, len: number): number {
-  const b0 = len > 0 ? b[off]! : 0;
-  const b1 = len > 1 ? b[off + 1]! : 0;
-  const b2 = len > 2 ? b[off + 2]! : 0;
-  const b3 = len > 3 ? b[off + 3]! : 0;
-  return ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
-}
+const keyPrefix = prefix32;
 
 export class MemtableCursor implements EntryCursor {
   valid = false;

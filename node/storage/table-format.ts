@@ -112,12 +112,22 @@ export function decodeProperties(b: Uint8Array): TableProperties | undefined {
 /** The block index: the last key of every data block and where the block is. Kept in memory for
  * the life of the table as four flat arrays, not one object per block. */
 export class BlockIndex {
+  /** First four bytes of each last key, big-endian and zero-padded: most steps of a search
+   * compare these and never touch `keys`. */
+  private readonly prefixes: Uint32Array;
+
   constructor(
     private readonly keys: Uint8Array,
     private readonly keyStart: Uint32Array,
     readonly offsets: Float64Array,
     readonly sizes: Uint32Array,
-  ) {}
+  ) {
+    const n = offsets.length;
+    this.prefixes = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      this.prefixes[i] = prefix32(keys, keyStart[i]!, keyStart[i + 1]! - keyStart[i]!);
+    }
+  }
 
   get length(): number {
     return this.offsets.length;
@@ -128,10 +138,18 @@ export class BlockIndex {
     let lo = 0;
     let hi = this.offsets.length;
     const ks = this.keyStart;
+    const pf = this.prefixes;
+    const tp = prefix32(key, off, len);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const s = ks[mid]!;
-      if (compareRange(this.keys, s, ks[mid + 1]! - s, key, off, len) < 0) lo = mid + 1;
+      const p = pf[mid]!;
+      let c: number;
+      if (p !== tp) c = p < tp ? -1 : 1;
+      else {
+        const s = ks[mid]!;
+        c = compareRange(this.keys, s, ks[mid + 1]! - s, key, off, len);
+      }
+      if (c < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -140,9 +158,23 @@ export class BlockIndex {
   /** Heap bytes held. */
   get memoryBytes(): number {
     return (
-      this.keys.length + this.keyStart.byteLength + this.offsets.byteLength + this.sizes.byteLength
+      this.keys.length +
+      this.keyStart.byteLength +
+      this.offsets.byteLength +
+      this.sizes.byteLength +
+      this.prefixes.byteLength
     );
   }
+}
+
+/** The first four bytes of b[off, off+len) as a big-endian uint32, zero-padded. Orders like the
+ * bytes themselves, except that equal prefixes need a full comparison. */
+export function prefix32(b: Uint8Array, off: number, len: number): number {
+  const b0 = len > 0 ? b[off]! : 0;
+  const b1 = len > 1 ? b[off + 1]! : 0;
+  const b2 = len > 2 ? b[off + 2]! : 0;
+  const b3 = len > 3 ? b[off + 3]! : 0;
+  return ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
 }
 
 /** Builds the index block payload: varint count, then per block varint keyLen, key, varint

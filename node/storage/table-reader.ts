@@ -5,7 +5,7 @@ import type { FileSystem, ReadFile } from "../env/env.ts";
 import { type BlockEntry, blockEntryCount, decodeEntry, seekInBlock } from "./block.ts";
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter, type BloomProbe } from "./bloom.ts";
-import { compareRange, getU32 } from "./coding.ts";
+import { compareRange, copyOut, getU32 } from "./coding.ts";
 import { crc32c, maskCrc } from "./crc32c.ts";
 import { EMPTY, type EntryCursor, type EntryKind, KIND_PUT } from "./entry.ts";
 import { corruption, StorageError } from "./errors.ts";
@@ -145,7 +145,7 @@ export class Table {
       throw corruption(this.path, this.index.offsets[bi], `malformed entry ${j} in data block`);
     }
     if (compareRange(block, e.keyOff, e.keyLen, key, 0, key.length) !== 0) return null;
-    const value = e.kind === KIND_PUT ? block.slice(e.valOff, e.valOff + e.valLen) : EMPTY;
+    const value = e.kind === KIND_PUT ? copyOut(block, e.valOff, e.valLen) : EMPTY;
     return { kind: e.kind, value, deletedAt: e.deletedAt };
   }
 
