@@ -54,6 +54,18 @@ describe("compaction picker", () => {
     expect(pickCompaction(tables, o, 0, 0)).toBeUndefined();
   });
 
+  it("never picks a table a running compaction is merging", () => {
+    const tables = [t(1000), t(1000), t(1000), t(1000), t(1000), t(100_000)];
+    const busy = tables.map((x, i) => ({ ...x, busy: i === 2 }));
+    // Split into runs of 2 and 2 around the busy table: neither reaches fanout.
+    expect(pickCompaction(busy, o, 0, 0)).toBeUndefined();
+    const busyOld = [t(1000), t(1000), t(1000), t(1000), { ...t(100_000), busy: true }];
+    expect(pickCompaction(busyOld, o, 0, 0)).toEqual({ start: 0, end: 4, reason: "size-tier" });
+    // Space amplification would merge everything, so it waits while anything is busy.
+    const amp = [t(1000), t(4000), t(4000), { ...t(16_000), busy: true }, t(10_000)];
+    expect(pickCompaction(amp, o, 0, 0)).toBeUndefined();
+  });
+
   it("merges everything when newer tables outweigh the oldest beyond the space bound", () => {
     const tables = [t(1000), t(4000), t(4000), t(16_000), t(10_000)];
     expect(pickCompaction(tables, o, 0, 0)).toEqual({

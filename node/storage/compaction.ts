@@ -18,6 +18,8 @@ export interface TableShape {
   entries: number;
   tombstones: number;
   oldestTombstoneAt: number;
+  /** Being merged by a running compaction: no new pick may include it. */
+  busy?: boolean;
 }
 
 export type CompactionReason = "size-tier" | "space-amplification" | "tombstones" | "manual";
@@ -43,6 +45,8 @@ export function tierOf(size: number, o: CompactionOptions): number {
  *     `maxSpaceAmplification` times the oldest, merge everything;
  *  3. tombstones: if at least `tombstoneRatio` of the oldest table's entries are tombstones and
  *     its oldest tombstone's grace period is over, rewrite it alone to drop them.
+ * Busy tables (in a running compaction) split the list: runs never include them, and rules 2
+ * and 3 wait until no table is busy.
  */
 export function pickCompaction(
   tables: readonly TableShape[],
@@ -56,9 +60,13 @@ export function pickCompaction(
   let bestTier = Number.POSITIVE_INFINITY;
   let i = 0;
   while (i < n) {
+    if (tables[i]!.busy === true) {
+      i++;
+      continue;
+    }
     const t = tierOf(tables[i]!.fileSize, o);
     let j = i + 1;
-    while (j < n && tierOf(tables[j]!.fileSize, o) === t) j++;
+    while (j < n && tables[j]!.busy !== true && tierOf(tables[j]!.fileSize, o) === t) j++;
     if (j - i >= o.fanout && t < bestTier) {
       bestTier = t;
       best = { start: i, end: Math.min(j, i + o.maxMergeWidth), reason: "size-tier" };
@@ -66,6 +74,7 @@ export function pickCompaction(
     i = j;
   }
   if (best !== undefined) return best;
+  if (tables.some((t) => t.busy === true)) return undefined;
   if (n >= 2) {
     const oldest = tables[n - 1]!.fileSize;
     let newer = 0;
@@ -95,6 +104,9 @@ export interface MergeContext {
   readaheadBytes: number;
   /** Checked between entries; true aborts the merge (engine closing). */
   aborted: () => boolean;
+  /** Checked between entries; a promise pauses the merge until it resolves (flushes go first:
+   * a memtable waiting to be flushed is what stalls writers). */
+  yieldTo?: () => Promise<void> | undefined;
 }
 
 export class CompactionAborted extends Error {
@@ -119,7 +131,11 @@ export async function mergeTables(
   if (p !== undefined) await p;
   let steps = 0;
   while (m.valid) {
-    if ((++steps & 1023) === 0 && ctx.aborted()) throw new CompactionAborted();
+    if ((++steps & 1023) === 0) {
+      if (ctx.aborted()) throw new CompactionAborted();
+      const pause = ctx.yieldTo?.();
+      if (pause !== undefined) await pause;
+    }
     let keep = true;
     if (m.kind === KIND_TOMBSTONE && ctx.now - m.deletedAt >= ctx.graceMs) {
       keep = false;

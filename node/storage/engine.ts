@@ -122,6 +122,9 @@ interface Snapshot {
 }
 
 const COMPACTION_READAHEAD = 256 * 1024;
+/** Two lanes: a long merge of big, old tables must not keep small new ones from being merged
+ * (their count would grow until writers stall). */
+const MAX_COMPACTIONS = 2;
 
 function checkBytes(v: unknown, what: string): StorageError | undefined {
   if (v instanceof Uint8Array) return undefined;
@@ -192,7 +195,12 @@ export class LsmEngine implements StorageEngine {
   private closed = false;
   private bgError: StorageError | undefined;
   private flushTask: Promise<void> | undefined;
-  private compactTask: Promise<void> | undefined;
+  /** Running compactions (at most MAX_COMPACTIONS), each over a run no other one touches. */
+  private readonly compactions = new Set<Promise<void>>();
+  /** Tables that a running compaction is merging. */
+  private readonly busy = new Set<Table>();
+  /** A compact() call is in progress: no background compaction starts meanwhile. */
+  private manualCompaction: Promise<void> | undefined;
   private progressWaiters: Array<() => void> = [];
   private manifestLock: Promise<void> = Promise.resolve();
   private readonly lookupOut: MemLookup = {
@@ -543,6 +551,14 @@ export class LsmEngine implements StorageEngine {
 
   // ---------------------------------------------------------------- background work
 
+  /** Resolves when no immutable memtable waits to be flushed (or the engine fails or closes). */
+  private async flushDone(): Promise<void> {
+    while (this.imms.length > 0 && this.bgError === undefined && !this.closing) {
+      this.scheduleFlush();
+      await this.waitForProgress();
+    }
+  }
+
   private waitForProgress(): Promise<void> {
     return new Promise((resolve) => this.progressWaiters.push(resolve));
   }
@@ -700,12 +716,13 @@ export class LsmEngine implements StorageEngine {
   }
 
   private scheduleCompaction(): void {
-    if (!this.options.autoCompaction || this.compactTask !== undefined) return;
-    if (this.closing || this.bgError !== undefined) return;
-    if (this.pick() === undefined) return;
-    this.compactTask = this.compactLoop(false).finally(() => {
-      this.compactTask = undefined;
-    });
+    if (!this.options.autoCompaction || this.manualCompaction !== undefined) return;
+    while (this.compactions.size < MAX_COMPACTIONS) {
+      if (this.closing || this.bgError !== undefined) return;
+      const pick = this.pick();
+      if (pick === undefined) return;
+      this.startCompaction(pick);
+    }
   }
 
   private pick(): CompactionPick | undefined {
@@ -714,6 +731,7 @@ export class LsmEngine implements StorageEngine {
       entries: t.props.entries,
       tombstones: t.props.tombstones,
       oldestTombstoneAt: t.props.oldestTombstoneAt,
+      busy: this.busy.has(t),
     }));
     return pickCompaction(
       tables,
@@ -723,31 +741,28 @@ export class LsmEngine implements StorageEngine {
     );
   }
 
-  private async compactLoop(full: boolean): Promise<void> {
-    let fullPending = full;
-    while (!this.closing && this.bgError === undefined) {
-      const n = this.version.tables.length;
-      const pick: CompactionPick | undefined = fullPending
-        ? n > 0
-          ? { start: 0, end: n, reason: "manual" }
-          : undefined
-        : this.pick();
-      fullPending = false;
-      if (pick === undefined) return;
-      try {
-        await this.runCompaction(pick);
-      } catch (e) {
-        if (!(e instanceof CompactionAborted)) this.setBackgroundError(e, "compaction");
-        return;
-      }
-      this.notifyProgress();
-    }
-  }
-
-  private async runCompaction(pick: CompactionPick): Promise<void> {
+  /** Starts merging tables[pick.start, pick.end) of the current version in the background. */
+  private startCompaction(pick: CompactionPick): Promise<void> {
     const tables = this.version.tables;
     const inputs = tables.slice(pick.start, pick.end);
-    const older = tables.slice(pick.end);
+    for (const t of inputs) this.busy.add(t);
+    const task: Promise<void> = this.runCompaction(inputs, tables.slice(pick.end))
+      .then(
+        () => this.notifyProgress(),
+        (e: unknown) => {
+          if (!(e instanceof CompactionAborted)) this.setBackgroundError(e, "compaction");
+        },
+      )
+      .finally(() => {
+        for (const t of inputs) this.busy.delete(t);
+        this.compactions.delete(task);
+        this.scheduleCompaction();
+      });
+    this.compactions.add(task);
+    return task;
+  }
+
+  private async runCompaction(inputs: readonly Table[], older: readonly Table[]): Promise<void> {
     const num = this.nextFileNumber++;
     const builder = this.newBuilder(
       num,
@@ -756,6 +771,8 @@ export class LsmEngine implements StorageEngine {
     await builder.open();
     let info: TableFileInfo | undefined;
     try {
+      // `older` may be merged by the other lane meanwhile; that only ever removes keys from it,
+      // so a tombstone judged droppable against it stays droppable.
       info = await mergeTables(inputs, builder, {
         older,
         now: this.env.clock.now(),
@@ -763,6 +780,7 @@ export class LsmEngine implements StorageEngine {
         counters: this.counters,
         readaheadBytes: COMPACTION_READAHEAD,
         aborted: () => this.closing,
+        yieldTo: () => (this.imms.length > 0 && !this.closing ? this.flushDone() : undefined),
       });
     } catch (e) {
       await builder.abandon();
@@ -770,8 +788,8 @@ export class LsmEngine implements StorageEngine {
     }
     const output = info === undefined ? undefined : await this.openTable(info.fileNumber);
     await this.installVersion((current) => {
-      // Flushes may have added newer tables since the pick; the run itself is unchanged because
-      // only one compaction runs at a time.
+      // Flushes may have added newer tables and the other lane may have replaced a disjoint
+      // run, but nothing else touches this run: it is still contiguous, in place.
       const at = current.indexOf(inputs[0]!);
       if (at < 0 || current[at + inputs.length - 1] !== inputs[inputs.length - 1]) {
         throw new Error("compaction inputs changed while compacting");
@@ -786,6 +804,10 @@ export class LsmEngine implements StorageEngine {
       this.counters.compactionBytesWritten += info.fileSize;
       this.counters.tableBytesWritten += info.fileSize;
     }
+  }
+
+  private async settleCompactions(): Promise<void> {
+    while (this.compactions.size > 0) await Promise.allSettled([...this.compactions]);
   }
 
   // ---------------------------------------------------------------- reads
@@ -995,17 +1017,31 @@ export class LsmEngine implements StorageEngine {
   }
 
   /** Runs compactions until the picker finds nothing to do; with `full`, first merges every
-   * table into one. Waits for a background compaction already running. */
+   * table into one. Waits for background compactions already running. */
   async compact(opts: CompactOptions = {}): Promise<void> {
     const err = this.writeError();
     if (err !== undefined) throw err;
-    while (this.compactTask !== undefined) await this.compactTask.catch(() => {});
-    if (this.bgError !== undefined) throw this.bgError;
-    const task = this.compactLoop(opts.full === true);
-    this.compactTask = task.finally(() => {
-      this.compactTask = undefined;
-    });
-    await task;
+    while (this.manualCompaction !== undefined) await this.manualCompaction.catch(() => {});
+    const run = async (): Promise<void> => {
+      await this.settleCompactions();
+      if (opts.full === true && this.version.tables.length > 0 && !this.closing) {
+        await this.startCompaction({ start: 0, end: this.version.tables.length, reason: "manual" });
+      }
+      for (;;) {
+        if (this.closing || this.bgError !== undefined) return;
+        const pick = this.pick();
+        if (pick === undefined) return;
+        await this.startCompaction(pick);
+      }
+    };
+    const task = run();
+    this.manualCompaction = task;
+    try {
+      await task;
+    } finally {
+      this.manualCompaction = undefined;
+      this.scheduleCompaction();
+    }
     if (this.bgError !== undefined) throw this.bgError;
   }
 
@@ -1077,14 +1113,14 @@ export class LsmEngine implements StorageEngine {
     for (;;) {
       if (this.bgError !== undefined) throw this.bgError;
       const f = this.flushTask;
-      const c = this.compactTask;
-      if (f === undefined && c === undefined) {
+      const busy = this.compactions.size > 0 || this.manualCompaction !== undefined;
+      if (f === undefined && !busy) {
         if (this.imms.length > 0) this.scheduleFlush();
         else this.scheduleCompaction();
-        if (this.flushTask === undefined && this.compactTask === undefined) return;
+        if (this.flushTask === undefined && this.compactions.size === 0) return;
         continue;
       }
-      await Promise.allSettled([f, c]);
+      await Promise.allSettled([f, this.manualCompaction, ...this.compactions]);
     }
   }
 
@@ -1103,7 +1139,8 @@ export class LsmEngine implements StorageEngine {
     } catch (e) {
       err = e;
     }
-    await Promise.allSettled([this.flushTask, this.compactTask]);
+    await Promise.allSettled([this.flushTask, this.manualCompaction]);
+    await this.settleCompactions();
     await this.manifestLock;
     this.closed = true;
     const v = this.version;
