@@ -66,6 +66,9 @@ export interface ReadFile {
   /** Optional synchronous `read` (pread(2) on the calling thread). Point lookups use it for
    * block reads: from the page cache it costs less than the promise and thread-pool hop. */
   readSync?(position: number, length: number): Uint8Array;
+  /** Optional synchronous read into `target` at `targetOffset` (no allocation: the block cache
+   * reuses the buffers of evicted blocks). Returns the bytes read, fewer only at end of file. */
+  readIntoSync?(target: Uint8Array, targetOffset: number, length: number, position: number): number;
   close(): Promise<void>;
 }
 

@@ -106,6 +106,16 @@ class RealReadFile implements ReadFile {
     }
     return off === n ? buf : buf.subarray(0, off);
   }
+  readIntoSync(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    let off = 0;
+    while (off < n) {
+      const got = fs.readSync(this.handle.fd, target, targetOffset + off, n - off, position + off);
+      if (got === 0) break;
+      off += got;
+    }
+    return off;
+  }
   async close(): Promise<void> {
     await this.handle.close();
   }

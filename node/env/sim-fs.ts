@@ -201,6 +201,11 @@ export class SimFileSystem implements FileSystem {
       size,
       read: async (position, length) => read(position, length),
       readSync: read,
+      readIntoSync(target, targetOffset, length, position) {
+        const got = read(position, length);
+        target.set(got, targetOffset);
+        return got.length;
+      },
       async close() {
         closed = true;
       },

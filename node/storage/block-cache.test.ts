@@ -36,3 +36,21 @@ describe("block cache", () => {
     expect(c.bytes).toBeGreaterThan(0);
   });
 });
+
+describe("block cache buffer recycling", () => {
+  it("hands out the buffers of evicted blocks it allocated, never foreign ones", () => {
+    const c = new BlockCache(40_000);
+    const mine = c.take(4000);
+    mine.fill(1);
+    c.insert(1, 0, mine.subarray(0, 3996));
+    const foreign = new Uint8Array(4000);
+    c.insert(1, 1, foreign);
+    // Fill the cache until both are evicted.
+    for (let i = 2; i < 20; i++) c.insert(1, i, new Uint8Array(3000));
+    expect(c.get(1, 0)).toBeUndefined();
+    expect(c.get(1, 1)).toBeUndefined();
+    const again = c.take(3500);
+    expect(again.buffer).toBe(mine.buffer);
+    expect(c.take(3500).buffer).not.toBe(foreign.buffer);
+  });
+});

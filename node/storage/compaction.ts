@@ -122,9 +122,7 @@ export async function mergeTables(
   builder: TableBuilder,
   ctx: MergeContext,
 ): Promise<TableFileInfo | undefined> {
-  const cursors = inputs.map((t) =>
-    t.cursor({ readaheadBytes: ctx.readaheadBytes, fillCache: false }),
-  );
+  const cursors = inputs.map((t) => t.cursor({ readaheadBytes: ctx.readaheadBytes }));
   const m = new MergingCursor(cursors);
   const probe = new BloomProbe();
   let p = m.seekToFirst();

@@ -149,24 +149,38 @@ export class Table {
     return { kind: e.kind, value, deletedAt: e.deletedAt };
   }
 
-  /** The checksum-verified payload of data block `bi`, from the cache when there. */
-  readBlock(bi: number, fillCache: boolean): Uint8Array | Promise<Uint8Array> {
+  /**
+   * The checksum-verified payload of data block `bi`, from the cache when there.
+   *
+   * `forLookup`: the caller uses the block at once, without yielding, and the block goes into
+   * the cache. Otherwise (a scan, which yields between entries) the caller gets a block of its
+   * own: a cached block may be recycled by a later eviction.
+   */
+  readBlock(bi: number, forLookup: boolean): Uint8Array | Promise<Uint8Array> {
     const cache = this.ctx.cache;
     const hit = cache.get(this.fileNumber, bi);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return forLookup ? hit : hit.slice();
     const h = { offset: this.index.offsets[bi]!, size: this.index.sizes[bi]! };
+    const n = h.size + BLOCK_TRAILER_BYTES;
     const counters = this.ctx.counters;
     counters.blockReads++;
-    counters.blockBytesRead += h.size + BLOCK_TRAILER_BYTES;
+    counters.blockBytesRead += n;
+    const file = this.file;
+    if (this.ctx.syncReads && forLookup && file.readIntoSync !== undefined) {
+      const buf = cache.take(n);
+      const got = file.readIntoSync(buf, 0, n, h.offset);
+      const payload = this.verifyDataBlock(buf.subarray(0, got), h);
+      cache.insert(this.fileNumber, bi, payload);
+      return payload;
+    }
     const finish = (raw: Uint8Array): Uint8Array => {
       const payload = this.verifyDataBlock(raw, h);
-      if (fillCache) cache.insert(this.fileNumber, bi, payload);
+      if (forLookup) cache.insert(this.fileNumber, bi, payload);
       return payload;
     };
-    if (this.ctx.syncReads && this.file.readSync !== undefined) {
-      return finish(this.file.readSync(h.offset, h.size + BLOCK_TRAILER_BYTES));
-    }
-    return this.file.read(h.offset, h.size + BLOCK_TRAILER_BYTES).then(finish);
+    if (this.ctx.syncReads && file.readSync !== undefined)
+      return finish(file.readSync(h.offset, n));
+    return file.read(h.offset, n).then(finish);
   }
 
   /** @internal Verifies a raw data block (payload + CRC) read by a cursor's readahead. */
@@ -178,8 +192,11 @@ export class Table {
     return payload;
   }
 
-  cursor(opts: { readaheadBytes?: number; fillCache?: boolean } = {}): TableCursor {
-    return new TableCursor(this, opts.readaheadBytes ?? 0, opts.fillCache ?? true);
+  /** A cursor; with `readaheadBytes` it reads that much at a time past the cache (compaction),
+   * otherwise block by block, using cached blocks but not adding to the cache (a scan would
+   * flush it). */
+  cursor(opts: { readaheadBytes?: number } = {}): TableCursor {
+    return new TableCursor(this, opts.readaheadBytes ?? 0);
   }
 
   async close(): Promise<void> {
@@ -229,12 +246,11 @@ export class TableCursor implements EntryCursor {
   constructor(
     private readonly table: Table,
     private readonly readahead: number,
-    private readonly fillCache: boolean,
   ) {}
 
   private load(bi: number): Uint8Array | Promise<Uint8Array> {
     const t = this.table;
-    if (this.readahead <= 0) return t.readBlock(bi, this.fillCache);
+    if (this.readahead <= 0) return t.readBlock(bi, false);
     const h = { offset: t.index.offsets[bi]!, size: t.index.sizes[bi]! };
     const end = h.offset + h.size + BLOCK_TRAILER_BYTES;
     if (h.offset >= this.raStart && end <= this.raStart + this.ra.length) {
