@@ -4,8 +4,8 @@
 //   varint keyLen | varint valueLen | u8 kind | key | value
 // (a tombstone's value is the 8-byte little-endian float64 deletion time), then one u32 offset
 // per entry, then a u32 entry count. The offsets array makes a point lookup a binary search
-// without decoding the entries before it. On disk the payload is followed by a u32 masked
-// CRC32C; the reader strips and checks it before a block reaches this module.
+// without decoding the entries before it. On disk the payload is followed by a u32
+// XXH32; the reader strips and checks it before a block reaches this module.
 
 import {
   ByteWriter,

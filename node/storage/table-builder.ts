@@ -8,7 +8,6 @@ import type { AppendFile, FileSystem } from "../env/env.ts";
 import { BlockBuilder } from "./block.ts";
 import { BloomFilterBuilder } from "./bloom.ts";
 import { ByteWriter, compareRange, putU32 } from "./coding.ts";
-import { crc32c, maskCrc } from "./crc32c.ts";
 import { type EntryKind, KIND_TOMBSTONE } from "./entry.ts";
 import { StorageError } from "./errors.ts";
 import {
@@ -18,6 +17,7 @@ import {
   TABLE_FORMAT_VERSION,
   type TableProperties,
 } from "./table-format.ts";
+import { xxh32 } from "./xxh32.ts";
 
 export interface TableBuilderOptions {
   blockBytes: number;
@@ -117,7 +117,7 @@ export class TableBuilder {
     const handle = { offset: this.offset + this.out.length, size: payload.length };
     this.out.ensure(payload.length + 4);
     this.out.bytes(payload);
-    const crc = maskCrc(crc32c(payload));
+    const crc = xxh32(payload);
     putU32(this.out.buf, this.out.length, crc);
     this.out.length += 4;
     return handle;

@@ -1,9 +1,9 @@
 // SSTable layout constants and the codecs of its small parts: footer, meta block, block index.
 //
-//   [data block][crc] ... [filter block][crc] [meta block][crc] [index block][crc] [footer]
+//   [data block][xxh] ... [filter block][xxh] [meta block][xxh] [index block][xxh] [footer]
 //
-// Every block is followed by a u32 masked CRC32C of its payload. The fixed 48-byte footer says
-// where the filter, meta and index blocks are, the format version, and carries its own CRC and
+// Every block is followed by a u32 XXH32 (seed 0) of its payload. The fixed 48-byte footer says
+// where the filter, meta and index blocks are, the format version, and carries its own XXH32 and
 // a magic number. Byte-level description: docs/storage-format.md.
 
 import {
@@ -17,7 +17,7 @@ import {
   putU64,
   type VarintCursor,
 } from "./coding.ts";
-import { crc32c, maskCrc } from "./crc32c.ts";
+import { xxh32 } from "./xxh32.ts";
 
 export const TABLE_FORMAT_VERSION = 1;
 export const FOOTER_BYTES = 48;
@@ -46,7 +46,7 @@ export function encodeFooter(f: Footer): Uint8Array {
   putU64(b, 24, f.index.offset);
   putU32(b, 32, f.index.size);
   putU32(b, 36, f.version);
-  putU32(b, 40, maskCrc(crc32c(b, 0, 40)));
+  putU32(b, 40, xxh32(b, 0, 40));
   putU32(b, 44, TABLE_MAGIC);
   return b;
 }
@@ -55,7 +55,7 @@ export function encodeFooter(f: Footer): Uint8Array {
 export function decodeFooter(b: Uint8Array): Footer | string {
   if (b.length !== FOOTER_BYTES) return `footer is ${b.length} bytes, expected ${FOOTER_BYTES}`;
   if (getU32(b, 44) !== TABLE_MAGIC) return "bad magic number in footer (not an SSTable?)";
-  if (getU32(b, 40) !== maskCrc(crc32c(b, 0, 40))) return "footer checksum mismatch";
+  if (getU32(b, 40) !== xxh32(b, 0, 40)) return "footer checksum mismatch";
   return {
     filter: { offset: getU64(b, 0), size: getU32(b, 8) },
     meta: { offset: getU64(b, 12), size: getU32(b, 20) },

@@ -6,7 +6,6 @@ import { type BlockEntry, blockEntryCount, decodeEntry, seekInBlock } from "./bl
 import type { BlockCache } from "./block-cache.ts";
 import { BloomFilter, type BloomProbe } from "./bloom.ts";
 import { compareRange, copyOut, getU32 } from "./coding.ts";
-import { crc32c, maskCrc } from "./crc32c.ts";
 import { EMPTY, type EntryCursor, type EntryKind, KIND_PUT } from "./entry.ts";
 import { corruption, StorageError } from "./errors.ts";
 import type { StorageCounters } from "./stats.ts";
@@ -21,6 +20,7 @@ import {
   TABLE_FORMAT_VERSION,
   type TableProperties,
 } from "./table-format.ts";
+import { xxh32 } from "./xxh32.ts";
 
 export interface TableReadContext {
   cache: BlockCache;
@@ -183,7 +183,7 @@ export class Table {
     return file.read(h.offset, n).then(finish);
   }
 
-  /** @internal Verifies a raw data block (payload + CRC) read by a cursor's readahead. */
+  /** @internal Verifies a raw data block (payload + XXH32) read by a cursor's readahead. */
   verifyDataBlock(raw: Uint8Array, h: BlockHandle): Uint8Array {
     const payload = verifyBlock(raw, h, this.path, "data");
     if (blockEntryCount(payload) <= 0) {
@@ -209,7 +209,7 @@ function verifyBlock(raw: Uint8Array, h: BlockHandle, path: string, what: string
     throw corruption(path, h.offset, `${what} block truncated (file shorter than its index says)`);
   }
   const stored = getU32(raw, h.size);
-  if (stored !== maskCrc(crc32c(raw, 0, h.size))) {
+  if (stored !== xxh32(raw, 0, h.size)) {
     throw corruption(path, h.offset, `${what} block checksum mismatch`);
   }
   return raw.subarray(0, h.size);
