@@ -290,6 +290,38 @@ describe("engine", () => {
     expect(err.message).toContain("/db/MANIFEST");
   });
 
+  it("refuses writes beyond maxPendingWriteBytes instead of queueing without bound", async () => {
+    const env = simEnv();
+    const db = await openEngine(env, "/db", { sync: "batch:1000", maxPendingWriteBytes: 1 << 20 });
+    const value = new Uint8Array(100_000);
+    const queued = Array.from({ length: 10 }, (_, i) => db.put(enc(`k${i}`), value));
+    await expect(db.put(enc("one-too-many"), value)).rejects.toMatchObject({
+      code: "WRITE_QUEUE_FULL",
+    });
+    await env.timers.advance(1000);
+    await Promise.all(queued);
+    expect(await db.get(enc("one-too-many"))).toBeUndefined();
+    const later = db.put(enc("later"), value); // room again
+    await env.timers.advance(1000);
+    await later;
+    await db.close();
+  });
+
+  it("stops accepting writes after a flush fails, and keeps serving reads", async () => {
+    const env = simEnv();
+    const db = await openEngine(env, "/db", small);
+    await db.put(enc("a"), enc("1"));
+    env.fs.failNext("sync", { pathIncludes: ".sst.tmp" });
+    await expect(db.flush()).rejects.toMatchObject({ code: "IO_ERROR" });
+    await expect(db.put(enc("b"), enc("2"))).rejects.toMatchObject({ code: "IO_ERROR" });
+    expect(dec(await db.get(enc("a")))).toBe("1");
+    await db.close();
+    // Nothing acknowledged was lost: the log still has it.
+    const db2 = await openEngine(simEnv(1, env.fs), "/db", small);
+    expect(dec(await db2.get(enc("a")))).toBe("1");
+    await db2.close();
+  });
+
   it("reads through the async path when synchronous reads are off", async () => {
     const env = simEnv();
     const db = await openEngine(env, "/db", { ...small, syncReads: false, blockCacheBytes: 0 });
