@@ -96,8 +96,9 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
           timeoutMs,
         });
         if (c.status >= 200 && c.status < 300) return "ok";
-        // A compare that did not match is a definite failure: an answer, not an error.
-        if (c.status === 409 || c.status === 412) return "conflict";
+        // docs/api.md: a compare that did not match is `412 precondition_failed`, a definite
+        // answer, not an error. (409 is too_many_siblings: an error.)
+        if (c.status === 412) return "conflict";
         return errorOf(c);
       }),
     close: () => pools.close(),

@@ -67,17 +67,19 @@ export async function startFakeNode(opts: { cas?: boolean } = {}): Promise<FakeN
         };
         const matches =
           expected === null ? !cur : cur !== undefined && cur.value.toString("base64") === expected;
+        // docs/api.md: 412 precondition_failed naming what the key holds, else 200 with the value.
         if (!matches) {
-          json(res, 409, {
-            error: "cas_mismatch",
+          json(res, 412, {
+            error: "precondition_failed",
             message: "the compare did not match",
             definite: true,
+            current: cur ? cur.value.toString("base64") : null,
+            round: versions,
           });
           return;
         }
         data.set(key, { value: Buffer.from(value, "base64"), version: ++versions });
-        res.writeHead(204);
-        res.end();
+        json(res, 200, { value, round: versions, timestamp: 0 });
         return;
       }
       if (req.method === "GET") {
