@@ -34,6 +34,8 @@ export interface PhaseOutput {
   /** Share of the phase the load client's event loop was busy (0..1). Near 1, the client — not
    * the target — limited the throughput. */
   clientUtilization: number;
+  /** CPU time of this process (user + system) during the phase, ms. */
+  clientCpuMs: number;
   /** Key number of the next insert after this phase (the key space grew by the inserts). */
   nextInsert: number;
 }
@@ -75,14 +77,21 @@ export async function runPhaseInline(
       nextInsert = () => stream.inserts.issued;
     }
     const elu = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
     const result = await runLoop(source, (op) => execute(client, op), {
       ...task.loop,
       signal,
       onProgress,
     });
+    const used = process.cpuUsage(cpu);
     const clientUtilization =
       Math.round(performance.eventLoopUtilization(elu).utilization * 1000) / 1000;
-    return { result, nextInsert: nextInsert(), clientUtilization };
+    return {
+      result,
+      nextInsert: nextInsert(),
+      clientUtilization,
+      clientCpuMs: (used.user + used.system) / 1000,
+    };
   } finally {
     await client.close();
   }

@@ -3,6 +3,7 @@
 // node's GET with R=1 — because autocannon's client is cheaper than any general one.
 
 import autocannon from "autocannon";
+import { cpuMs, usPerOp } from "./cpu.ts";
 import type { LatencySummary } from "./latency.ts";
 import type { ResultRecord } from "./report.ts";
 import type { RawRequest } from "./targets/types.ts";
@@ -14,6 +15,8 @@ export interface RawOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   onProgress?: (elapsedMs: number, requests: number) => void;
+  /** The target's server processes: their CPU per request is measured over the measured run. */
+  targetPids?: number[];
 }
 
 function fire(req: RawRequest, o: RawOptions, durationMs: number): Promise<autocannon.Result> {
@@ -50,7 +53,17 @@ export async function runRaw(
   o: RawOptions,
 ): Promise<Omit<ResultRecord, "target" | "workload">> {
   if (o.warmupMs > 0) await fire(req, o, o.warmupMs);
+  const target0 = cpuMs(o.targetPids ?? []);
+  const client0 = process.cpuUsage();
   const r = await fire(req, o, o.durationMs);
+  const clientUsed = process.cpuUsage(client0);
+  const target1 = cpuMs(o.targetPids ?? []);
+  const sent = r["2xx"] + r.non2xx + r.errors;
+  const target = usPerOp(
+    target0 === undefined || target1 === undefined ? undefined : target1 - target0,
+    sent,
+  );
+  const client = usPerOp((clientUsed.user + clientUsed.system) / 1000, sent);
   const ok = r["2xx"];
   const errors = r.non2xx + r.errors;
   // autocannon's summary comes from a histogram of whole milliseconds; keep its figures ordered
@@ -99,5 +112,9 @@ export async function runRaw(
     byKind: {},
     timeline: [],
     abandoned: 0,
+    cpuPerOp: {
+      ...(client !== undefined ? { client } : {}),
+      ...(target !== undefined ? { target } : {}),
+    },
   };
 }

@@ -63,6 +63,10 @@ export interface ResultRecord {
   /** Share of the run the load client's event loop was busy (0..1); near 1 the client, not the
    * target, limited the throughput. */
   clientUtilization?: number;
+  /** CPU time per operation executed in the phase (warm-up included), microseconds: `client` is
+   * the benchmark process (the load client's thread; the main thread idles), `target` the
+   * target's server processes together (absent when their pids are unknown). */
+  cpuPerOp?: { client?: number; target?: number };
 }
 
 export interface MicroRecord {
@@ -234,6 +238,12 @@ export function validateReport(x: unknown): string[] {
             num(pt[f], `${p}.timeline[${j}].${f}`);
         });
       if (r.clientUtilization !== undefined) num(r.clientUtilization, `${p}.clientUtilization`);
+      if (r.cpuPerOp !== undefined) {
+        if (!isObj(r.cpuPerOp)) errs.push(`${p}.cpuPerOp: expected an object`);
+        else
+          for (const f of ["client", "target"])
+            if (r.cpuPerOp[f] !== undefined) num(r.cpuPerOp[f], `${p}.cpuPerOp.${f}`);
+      }
       if (r.mode === "open") {
         if (!isObj(r.open)) errs.push(`${p}.open: expected the open-loop figures`);
         else {

@@ -100,7 +100,12 @@ describe("runBench", () => {
           task.phase === "load"
             ? 100
             : (task.ycsb.insertStart ?? 100) + (task.workload?.name === "d" ? 7 : 0);
-        return { result: loopResult(task), nextInsert: next, clientUtilization: 0.5 };
+        return {
+          result: loopResult(task),
+          nextInsert: next,
+          clientUtilization: 0.5,
+          clientCpuMs: 3,
+        };
       },
     });
     expect(validateReport(report)).toEqual([]);
@@ -160,7 +165,12 @@ describe("runBench", () => {
         target: fakeTargets([]),
         phase: async (task) => {
           tasks.push(task);
-          return { result: loopResult(task), nextInsert: 100, clientUtilization: 0.1 };
+          return {
+            result: loopResult(task),
+            nextInsert: 100,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
         },
       },
     );
@@ -177,7 +187,12 @@ describe("runBench", () => {
         target: fakeTargets([]),
         phase: async (task) => {
           if (task.workload?.name === "a") throw new Error("worker exited with code 1");
-          return { result: loopResult(task), nextInsert: 100, clientUtilization: 0.1 };
+          return {
+            result: loopResult(task),
+            nextInsert: 100,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
         },
       },
     );
@@ -202,6 +217,7 @@ describe("runBench", () => {
           result: { ...loopResult(task), errors: 3, outcomes: { ok: 10, timeout: 3 } },
           nextInsert: 100,
           clientUtilization: 0.1,
+          clientCpuMs: 1,
         }),
       },
     );

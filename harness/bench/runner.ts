@@ -9,12 +9,12 @@ import { fileURLToPath } from "node:url";
 import {
   type KeyDistribution,
   type KeyOrder,
-  keyName,
   opKindsOf,
   type WorkloadSpec,
   workloadByName,
   type YcsbOptions,
 } from "../../workloads/ycsb.ts";
+import { cpuMs, usPerOp } from "./cpu.ts";
 import type { PhaseOutput, PhaseTask } from "./load-client.ts";
 import type { LoopResult } from "./loop.ts";
 import { runPhase } from "./phase.ts";
@@ -62,6 +62,8 @@ export interface BenchOptions {
   timeoutMs: number;
   /** Keep targets' data and logs (their directory is printed). */
   keep: boolean;
+  /** Profile the reference node: `node --cpu-prof` into this directory (kept after the run). */
+  profileDir?: string;
 }
 
 export type BenchEvent =
@@ -169,6 +171,34 @@ function skipped(
   };
 }
 
+/** Runs a load-client phase and adds the CPU per executed operation of the client and the target. */
+async function measuredPhase(
+  phase: NonNullable<RunDeps["phase"]>,
+  running: RunningTarget,
+  task: PhaseTask,
+  signal: AbortSignal | undefined,
+  onProgress: (p: import("./loop.ts").LoopProgress) => void,
+): Promise<PhaseOutput & { cpuPerOp: ResultRecord["cpuPerOp"] }> {
+  const pids = running.pids?.() ?? [];
+  const before = cpuMs(pids);
+  const out = await phase(task, signal, onProgress);
+  const after = cpuMs(pids);
+  const r = out.result;
+  const executed = r.warmupOps + r.ops + r.errors + r.abandoned;
+  const client = usPerOp(out.clientCpuMs, executed);
+  const target = usPerOp(
+    before === undefined || after === undefined ? undefined : after - before,
+    executed,
+  );
+  return {
+    ...out,
+    cpuPerOp: {
+      ...(client !== undefined ? { client } : {}),
+      ...(target !== undefined ? { target } : {}),
+    },
+  };
+}
+
 /** Why `target` cannot run `w`, or undefined when it can. */
 export function unsupported(w: WorkloadSpec, target: RunningTarget): string | undefined {
   const missing = opKindsOf(w).filter((k) => !target.capabilities.has(k as Capability));
@@ -222,6 +252,10 @@ export async function runBench(
         syncWindowMs: opts.syncWindowMs,
         refEndpoints: opts.refEndpoints,
         seed: opts.seed,
+        valueSize: opts.valueSize,
+        ...(opts.profileDir
+          ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", path.resolve(opts.profileDir)] }
+          : {}),
       };
       const probe = await target.probe(tOpts);
       if (!probe.available) {
@@ -329,7 +363,9 @@ async function benchTarget(
   let nextInsert = opts.recordCount;
   if (running.capabilities.has("insert")) {
     onEvent({ type: "phase-start", target: name, workload: "load" });
-    const out = await phase(
+    const out = await measuredPhase(
+      phase,
+      running,
       {
         phase: "load",
         client,
@@ -354,6 +390,7 @@ async function benchTarget(
       `${opts.recordCount} records of ${opts.valueSize} bytes`,
     );
     rec.clientUtilization = out.clientUtilization;
+    rec.cpuPerOp = out.cpuPerOp;
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
     if (out.result.errors > 0) {
@@ -385,13 +422,17 @@ async function benchTarget(
         workload: wName,
         plannedMs: opts.warmupMs + opts.durationMs,
       });
-      const key = keyName(0, opts.keyOrder);
-      const raw = await runRaw(running.rawGet(key), {
+      // A key of its own, written once: a loaded key may have been overwritten concurrently by
+      // the earlier workloads (and then hold siblings in vclock mode).
+      const key = `http-get-${String(opts.seed).padStart(7, "0")}`;
+      const value = new Uint8Array(opts.valueSize).fill(0x71);
+      const raw = await runRaw(await running.rawGet(key, value), {
         connections,
         warmupMs: opts.warmupMs,
         durationMs: opts.durationMs,
         timeoutMs: opts.timeoutMs,
         signal,
+        targetPids: running.pids?.() ?? [],
         onProgress: (elapsedMs, requests) =>
           onEvent({
             type: "phase-progress",
@@ -434,9 +475,11 @@ async function benchTarget(
       workload: w.name,
       plannedMs: opts.warmupMs + opts.durationMs,
     });
-    let out: PhaseOutput;
+    let out: Awaited<ReturnType<typeof measuredPhase>>;
     try {
-      out = await phase(
+      out = await measuredPhase(
+        phase,
+        running,
         {
           phase: "run",
           client: {
@@ -481,6 +524,7 @@ async function benchTarget(
       w.concurrency ? `${w.concurrency} clients (the workload's own)` : undefined,
     );
     rec.clientUtilization = out.clientUtilization;
+    rec.cpuPerOp = out.cpuPerOp;
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
   }

@@ -51,10 +51,12 @@ Workload and load:
 Reference node:
   --nodes <n>  --n <n>  --r <n>  --w <n>   cluster size and quorums (default 3, N=3, R/W node default)
   --consistency <c>      one | quorum | all | serial (per request)
-  --conflict-mode <m>    vclock | lww (default vclock)
+  --conflict-mode <m>    lww | vclock (default lww: YCSB's updates are blind overwrites; under
+                         vclock each concurrent blind update becomes a sibling)
   --sync <mode>          commit-log sync: always | batch[:ms] | periodic[:ms] | none (default
                          always); Redis's AOF follows it, etcd always fsyncs
   --ref-endpoints <urls> benchmark a running cluster (npm run cluster -- up) instead of starting one
+  --profile <dir>        run every node under \`node --cpu-prof\`, profiles written to <dir>
 Output:
   --out <dir>            store root (default store/bench)
   --compare <bench.json> compare with an older run: ratios, regressions, exit 1 on regression
@@ -147,6 +149,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
       "conflict-mode": { type: "string" },
       sync: { type: "string" },
       "ref-endpoints": { type: "string" },
+      profile: { type: "string" },
       out: { type: "string" },
       compare: { type: "string" },
       threshold: { type: "string" },
@@ -203,12 +206,13 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
       "serial",
     ] as const),
     conflictMode:
-      oneOf(values["conflict-mode"], "--conflict-mode", ["vclock", "lww"] as const) ?? "vclock",
+      oneOf(values["conflict-mode"], "--conflict-mode", ["vclock", "lww"] as const) ?? "lww",
     ...parseSync(values.sync),
     refEndpoints: list(values["ref-endpoints"]),
     seed: int(values.seed, "--seed", 0, 2 ** 32 - 1) ?? 1,
     timeoutMs: values.timeout ? parseDuration(values.timeout, "--timeout") : 10_000,
     keep: values.keep ?? false,
+    ...(values.profile ? { profileDir: values.profile } : {}),
   };
   if (bench.durationMs < 100) throw new UsageError("--duration must be at least 100ms");
   return {
@@ -256,6 +260,10 @@ export function readReport(file: string): BenchReport {
   return parsed as BenchReport;
 }
 
+function fmtCpu(us: number | undefined): string {
+  return us === undefined ? "" : `${us < 100 ? us.toFixed(1) : Math.round(us)}µs`;
+}
+
 /** The summary table, then the ratios the project's goals are stated in. */
 export function summarize(report: BenchReport): string {
   const rows = report.results.map((r) =>
@@ -269,16 +277,32 @@ export function summarize(report: BenchReport): string {
           fmtUs(r.latency.p999Us),
           fmtUs(r.latency.maxUs),
           String(r.errors),
+          fmtCpu(r.cpuPerOp?.target),
+          fmtCpu(r.cpuPerOp?.client),
           r.errors ? JSON.stringify(r.outcomes) : r.workload === "load" ? "" : (r.note ?? ""),
         ]
-      : [r.target, r.workload, r.status, "", "", "", "", "", r.note ?? ""],
+      : [r.target, r.workload, r.status, "", "", "", "", "", "", "", r.note ?? ""],
   );
   const parts = [
     formatTable(
-      ["target", "workload", "ops/s", "p50", "p99", "p99.9", "max", "errors", "note"],
+      [
+        "target",
+        "workload",
+        "ops/s",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "errors",
+        "srv cpu/op",
+        "cli cpu/op",
+        "note",
+      ],
       rows,
-      (i) => i >= 2 && i <= 7,
+      (i) => i >= 2 && i <= 9,
     ),
+    "cpu/op: CPU time per operation (warm-up included) of the target's server processes together\n" +
+      "(srv) and of the benchmark process (cli); a loaded machine disturbs it less than ops/s.",
   ];
   const skippedTargets = report.targets.filter((t) => t.status !== "ok");
   for (const t of skippedTargets)
@@ -297,7 +321,9 @@ export function summarize(report: BenchReport): string {
   }
   const goals = goalLines(report);
   if (goals.length)
-    parts.push(["Goals (issue 9; same run, same machine, same concurrency):", ...goals].join("\n"));
+    parts.push(
+      ["Goals (issues 3, 5 and 9; same run, same machine, same concurrency):", ...goals].join("\n"),
+    );
   return parts.join("\n\n");
 }
 
@@ -313,6 +339,14 @@ function goalLines(report: BenchReport): string[] {
     const p99ok = q.latency.p99Us <= e.latency.p99Us;
     lines.push(
       `  ${w}: quorumlab/etcd throughput ${fmtRatio(ratio)} (goal >= 1.5x: ${ratio >= 1.5 ? "met" : "NOT met"}); p99 ${fmtUs(q.latency.p99Us)} vs ${fmtUs(e.latency.p99Us)} (goal no worse: ${p99ok ? "met" : "NOT met"})`,
+    );
+  }
+  for (const w of ["cas", "cas-contended"]) {
+    const q = get("quorumlab", w);
+    const e = get("etcd", w);
+    if (!q || !e) continue;
+    lines.push(
+      `  ${w} (issue 5, no numeric goal): quorumlab/etcd answers ${fmtRatio(q.throughput / e.throughput)}; p99 ${fmtUs(q.latency.p99Us)} vs ${fmtUs(e.latency.p99Us)}`,
     );
   }
   const q = get("quorumlab", RAW_WORKLOAD);

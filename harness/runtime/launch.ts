@@ -28,6 +28,8 @@ export interface LaunchOptions {
   /** Detach: the node outlives this process; its stdout goes to `<logFile>.stdout`. */
   background?: boolean;
   env?: Record<string, string>;
+  /** Options for Node.js itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export interface LaunchedNode {
@@ -71,7 +73,7 @@ function parseReady(line: string): ReadyLine | undefined {
 export async function launchNode(opts: LaunchOptions): Promise<LaunchedNode> {
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
   const outFile = `${opts.logFile}.stdout`;
-  const argv = ["--import", "tsx", NODE_MAIN, ...opts.args];
+  const argv = [...(opts.nodeArgs ?? []), "--import", "tsx", NODE_MAIN, ...opts.args];
   let child: ResultPromise | ChildProcess;
   if (opts.background) {
     // A daemon gets plain file descriptors (no pipes into this process) and its own process

@@ -20,6 +20,8 @@ export interface LocalClusterOptions {
   /** Nodes outlive this process (cluster up). */
   background?: boolean;
   readyTimeoutMs?: number;
+  /** Options for Node.js in every node process (e.g. `--cpu-prof --cpu-prof-dir <dir>`). */
+  nodeArgs?: string[];
 }
 
 export interface LocalNode {
@@ -103,6 +105,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         logFile,
         background: opts.background,
         readyTimeoutMs: opts.readyTimeoutMs,
+        nodeArgs: opts.nodeArgs,
       });
       const node: LocalNode = {
         id,

@@ -1,10 +1,11 @@
-// The HTTP ceiling: a bare `node:http` server that answers every GET with a constant and every
-// other request with 204, printing its port. What no HTTP store on Node.js can beat.
+// The HTTP ceiling: a bare `node:http` server that answers every GET with a constant (as long as
+// the benchmark's values: argv[3], default 100 bytes) and every other request with 204, printing
+// its port. What no HTTP store on Node.js can beat.
 
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
-const BODY = Buffer.from("quorumlab-ceiling");
+const BODY = Buffer.alloc(Number(process.argv[3] ?? 100), "q");
 const server = http.createServer((req, res) => {
   if (req.method === "GET") {
     res.writeHead(200, {

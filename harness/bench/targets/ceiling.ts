@@ -19,7 +19,11 @@ export const ceilingTarget: BenchTarget = {
     fs.mkdirSync(opts.workDir, { recursive: true });
     const port = await freePort();
     const log = path.join(opts.workDir, "ceiling.log");
-    const proc = spawnLogged(process.execPath, ["--import", "tsx", SERVER, String(port)], log);
+    const proc = spawnLogged(
+      process.execPath,
+      ["--import", "tsx", SERVER, String(port), String(opts.valueSize ?? 100)],
+      log,
+    );
     const url = `http://127.0.0.1:${port}`;
     try {
       await waitUntil(
@@ -41,14 +45,19 @@ export const ceilingTarget: BenchTarget = {
         rmw: "the ceiling server keeps no data",
         cas: "the ceiling server keeps no data",
       },
-      config: { endpoint: url, process: "node:http, one process" },
+      config: {
+        endpoint: url,
+        process: "node:http, one process",
+        body: `${opts.valueSize ?? 100} bytes`,
+      },
       client: (connections, timeoutMs) => ({
         kind: "kv-http",
         endpoints: [url],
         connections,
         timeoutMs,
       }),
-      rawGet: (key) => ({ url: `${url}/kv/${encodeURIComponent(key)}`, method: "GET" }),
+      rawGet: async (key) => ({ url: `${url}/kv/${encodeURIComponent(key)}`, method: "GET" }),
+      pids: () => (proc.pid > 0 ? [proc.pid] : []),
       stop: () => proc.stop(),
     };
     return running;

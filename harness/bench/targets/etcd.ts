@@ -109,12 +109,26 @@ export const etcdTarget: BenchTarget = {
           connections,
           timeoutMs,
         }),
-        rawGet: (key) => ({
-          url: `${urls[0]}/v3/kv/range`,
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ key: Buffer.from(key).toString("base64") }),
-        }),
+        rawGet: async (key, value) => {
+          const res = await fetch(`${urls[0]}/v3/kv/put`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              key: Buffer.from(key).toString("base64"),
+              value: Buffer.from(value).toString("base64"),
+            }),
+            signal: AbortSignal.timeout(10_000),
+          });
+          await res.arrayBuffer();
+          if (!res.ok) throw new Error(`etcd put of ${key} answered ${res.status}`);
+          return {
+            url: `${urls[0]}/v3/kv/range`,
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ key: Buffer.from(key).toString("base64") }),
+          };
+        },
+        pids: () => procs.map((p) => p.pid).filter((p) => p > 0),
         stop: stopAll,
       };
       return running;

@@ -129,7 +129,10 @@ describe("quorumlab target", () => {
       endpoints: [a.url, b.url],
       query: { r: "1", consistency: "quorum" },
     });
-    expect(running.rawGet!("user000000000000").url).toBe(`${a.url}/kv/user000000000000?r=1`);
+    const raw = await running.rawGet!("http-get-1", bytes("v"));
+    expect(raw.url).toBe(`${a.url}/kv/http-get-1?r=1`);
+    // The key was written once, on every replica, before the read is fired.
+    expect(a.log).toContain("PUT /kv/http-get-1?consistency=all");
     // Requests spread over both nodes.
     const c = kvHttpClient(spec);
     cleanups.push(() => c.close());

@@ -18,11 +18,15 @@ export interface RefClusterRequest {
   conflictMode: TargetOptions["conflictMode"];
   dataDir: string;
   seed: number;
+  /** Options for Node.js in every node process (profiling: `--cpu-prof --cpu-prof-dir <dir>`). */
+  nodeArgs?: string[];
 }
 
 export interface RefCluster {
   /** Client API base URLs, one per node. */
   endpoints: string[];
+  /** The node processes, when this process started them. */
+  pids?: number[];
   version: string;
   config: Record<string, unknown>;
   stop(): Promise<void>;
@@ -40,7 +44,8 @@ interface LocalClusterModule {
     dir: string;
     settings?: Record<string, string | number>;
     readyTimeoutMs?: number;
-  }): Promise<{ nodes: Array<{ http: string }>; stop(): Promise<void> }>;
+    nodeArgs?: string[];
+  }): Promise<{ nodes: Array<{ http: string; pid?: number }>; stop(): Promise<void> }>;
 }
 
 /** The node's `sync` setting (docs/node.md): always, none, batch:<ms>, periodic:<ms>. */
@@ -66,9 +71,11 @@ export function localClusterLauncher(mod: LocalClusterModule): RefLauncher {
       dir: req.dataDir,
       settings,
       readyTimeoutMs: 60_000,
+      ...(req.nodeArgs?.length ? { nodeArgs: req.nodeArgs } : {}),
     });
     return {
       endpoints: cluster.nodes.map((n) => n.http),
+      pids: cluster.nodes.flatMap((n) => (typeof n.pid === "number" ? [n.pid] : [])),
       version: `quorumlab ${readVersion()}`,
       config: { launcher: "harness/runtime/local-cluster.ts", settings },
       stop: () => cluster.stop(),
@@ -168,6 +175,7 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           conflictMode: opts.conflictMode,
           dataDir: opts.workDir,
           seed: opts.seed,
+          nodeArgs: opts.nodeArgs,
         });
       }
       try {
@@ -212,11 +220,21 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           timeoutMs,
           query,
         }),
-        // A single node's GET with R=1: the HTTP-ceiling comparison of issue 3.
-        rawGet: (key) => ({
-          url: `${cluster.endpoints[0]}/kv/${encodeURIComponent(key)}?r=1`,
-          method: "GET",
-        }),
+        // A single node's GET with R=1: the HTTP-ceiling comparison of issue 3. The key is
+        // written once on every replica first, so the read finds one version wherever it lands.
+        rawGet: async (key, value) => {
+          const url = `${cluster.endpoints[0]}/kv/${encodeURIComponent(key)}`;
+          const res = await fetch(`${url}?consistency=all`, {
+            method: "PUT",
+            headers: { "content-type": "application/octet-stream" },
+            body: value,
+            signal: AbortSignal.timeout(10_000),
+          });
+          await res.arrayBuffer();
+          if (res.status !== 204) throw new Error(`PUT ${url} answered ${res.status}`);
+          return { url: `${url}?r=1`, method: "GET" };
+        },
+        pids: () => cluster.pids ?? [],
         stop: () => cluster.stop(),
       };
       return running;

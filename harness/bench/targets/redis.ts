@@ -96,6 +96,7 @@ export const redisTarget: BenchTarget = {
         connections,
         timeoutMs,
       }),
+      pids: () => (proc.pid > 0 ? [proc.pid] : []),
       stop: () => proc.stop(),
     };
     return running;

@@ -122,8 +122,12 @@ describe("http ceiling", () => {
     expect(running.capabilities.has("insert")).toBe(false);
     expect(await client.read("anything")).toBe("ok");
     expect(await client.update("anything", v("x"))).toBe("ok");
-    const raw = running.rawGet!("k");
-    expect((await fetch(raw.url)).status).toBe(200);
+    const raw = await running.rawGet!("k", v("x"));
+    const res = await fetch(raw.url);
+    expect(res.status).toBe(200);
+    // The constant is as long as the benchmark's values (default 100 bytes).
+    expect((await res.arrayBuffer()).byteLength).toBe(100);
+    expect(running.pids!()).toHaveLength(1);
     await client.close();
     await running.stop();
     // The server process is gone: its port refuses connections.

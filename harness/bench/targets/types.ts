@@ -27,6 +27,10 @@ export interface TargetOptions {
   /** An already running reference cluster (client URLs); then nothing is started or stopped. */
   refEndpoints?: string[];
   seed: number;
+  /** Bytes of each value (the ceiling server answers GETs with a body this long). */
+  valueSize?: number;
+  /** Extra Node.js options for every reference-node process, e.g. `--cpu-prof` (profiling). */
+  nodeArgs?: string[];
 }
 
 /** Whether a target can run here, and if not, how to make it so. */
@@ -63,8 +67,11 @@ export interface RunningTarget {
   /** The effective configuration, recorded in bench.json. */
   readonly config: Readonly<Record<string, unknown>>;
   client(connections: number, timeoutMs: number): ClientSpec;
-  /** For `raw-get`: the request that reads `key` (which the caller has written first). */
-  rawGet?(key: string): RawRequest;
+  /** For `raw-get`: writes `value` under `key` with one fresh write (so a read finds exactly one
+   * version), then returns the request that reads it. */
+  rawGet?(key: string, value: Uint8Array): Promise<RawRequest>;
+  /** Process ids of the target's servers, for their CPU time per operation (none: not measured). */
+  pids?(): number[];
   stop(): Promise<void>;
 }
 
