@@ -1,24 +1,16 @@
-// bench.html: a self-contained page (inline SVG, no script, no network) with throughput per workload
-// per target, latency percentiles, and throughput and latency over time.
+// bench.html: one self-contained page built with the shared report pieces (reports/: buildPage,
+// barChart, percentileChart, timeSeriesChart), so it looks and behaves like a run's report.
 //
-// Two steps, so the page can move to the shared report pieces (reports/: buildPage, barChart,
-// percentileChart, timeSeriesChart) without touching the benchmark: `benchPageModel` turns a
-// report into chart data shaped like those builders' options; `renderBenchHtml` draws it. Only the
-// drawing is to be replaced.
+// Two steps: `benchPageModel` turns a report into chart data shaped like those builders' options
+// (a pure function, tested without a browser); `renderBenchHtml` hands it to them.
 
+import { barChart, percentileChart, timeSeriesChart } from "../../reports/charts.ts";
+import { buildPage } from "../../reports/page.ts";
+import type { BlockSpec, PageSpec, SectionSpec } from "../../reports/page-spec.ts";
+import { paletteColor } from "../../reports/theme.ts";
 import type { BenchReport, ResultRecord } from "./report.ts";
 import { fmtRate, fmtUs } from "./table.ts";
 
-const PALETTE = [
-  "#2563eb",
-  "#dc2626",
-  "#16a34a",
-  "#9333ea",
-  "#ea580c",
-  "#0891b2",
-  "#4d7c0f",
-  "#be185d",
-];
 /** The percentiles drawn on the latency charts. */
 export const PERCENTILES = [50, 90, 99, 99.9] as const;
 
@@ -32,6 +24,7 @@ export interface BarsModel {
 
 /** Latency by percentile, one line per target (reports' PercentileOptions); values in ms. */
 export interface PercentilesModel {
+  workload: string;
   title: string;
   series: Array<{ label: string; color: string; percentiles: number[]; values: number[] }>;
 }
@@ -52,6 +45,8 @@ export interface BenchPageModel {
   targets: { columns: string[]; rows: string[][] };
   throughput: BarsModel;
   p99: BarsModel;
+  /** Server CPU time per operation (µs), where the target's processes could be measured. */
+  cpu: BarsModel;
   percentiles: PercentilesModel[];
   overTime: Array<{ workload: string; throughput: TimeSeriesModel; p99: TimeSeriesModel }>;
   table: { columns: string[]; rows: string[][] };
@@ -61,7 +56,7 @@ export interface BenchPageModel {
 export function benchPageModel(report: BenchReport): BenchPageModel {
   const ok = report.results.filter((r) => r.status === "ok");
   const targets = [...new Set(report.results.map((r) => r.target))];
-  const color = (t: string): string => PALETTE[targets.indexOf(t) % PALETTE.length]!;
+  const color = (t: string): string => paletteColor(targets.indexOf(t));
   // The load phase first, then the workloads in the order they ran.
   const workloads = [...new Set(ok.map((r) => r.workload))].sort(
     (a, b) => Number(b === "load") - Number(a === "load"),
@@ -69,14 +64,21 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
   const find = (t: string, w: string): ResultRecord | undefined =>
     ok.find((r) => r.target === t && r.workload === w);
   const withData = targets.filter((t) => ok.some((r) => r.target === t));
-  const bars = (title: string, yUnit: string, pick: (r: ResultRecord) => number): BarsModel => ({
+  const bars = (
+    title: string,
+    yUnit: string,
+    pick: (r: ResultRecord) => number | undefined,
+  ): BarsModel => ({
     title,
     yUnit,
     categories: workloads,
     series: withData.map((t) => ({
       label: t,
       color: color(t),
-      values: workloads.map((w) => (find(t, w) ? pick(find(t, w)!) : null)),
+      values: workloads.map((w) => {
+        const r = find(t, w);
+        return r ? (pick(r) ?? null) : null;
+      }),
     })),
   });
   const m = report.machine;
@@ -123,8 +125,10 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
       ]),
     },
     throughput: bars("Throughput (answered operations per second)", "ops/s", (r) => r.throughput),
-    p99: bars("p99 latency", "µs", (r) => r.latency.p99Us),
+    p99: bars("p99 latency", "ms", (r) => r.latency.p99Us / 1000),
+    cpu: bars("Server CPU time per operation", "µs", (r) => r.cpuPerOp?.target),
     percentiles: workloads.map((w) => ({
+      workload: w,
       title: `${w}: latency by percentile`,
       series: withData
         .filter((t) => find(t, w))
@@ -168,12 +172,12 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
           p99: {
             title: `${w}: p99 latency over time`,
             yLabel: "p99 latency",
-            yUnit: "µs",
+            yUnit: "ms",
             times,
             series: rs.map((r) => ({
               label: r.target,
               color: color(r.target),
-              values: column(r, (p) => (p.ops > 0 ? p.p99Us : null)),
+              values: column(r, (p) => (p.ops > 0 ? p.p99Us / 1000 : null)),
             })),
           },
         };
@@ -190,6 +194,8 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
         "p99",
         "p99.9",
         "max",
+        "srv cpu/op",
+        "cli cpu/op",
         "note",
       ],
       rows: report.results.map((r) =>
@@ -205,189 +211,153 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
               fmtUs(r.latency.p99Us),
               fmtUs(r.latency.p999Us),
               fmtUs(r.latency.maxUs),
+              cpuText(r.cpuPerOp?.target),
+              cpuText(r.cpuPerOp?.client),
               r.errors ? JSON.stringify(r.outcomes) : (r.note ?? ""),
             ]
-          : [r.target, r.workload, r.status, "", "", "", "", "", "", "", r.note ?? ""],
+          : [r.target, r.workload, r.status, "", "", "", "", "", "", "", "", "", r.note ?? ""],
       ),
     },
   };
 }
 
-// ---- Drawing (inline SVG) --------------------------------------------------------------------
-
-const esc = (s: string): string =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-
-function niceMax(v: number): number {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+function cpuText(us: number | undefined): string {
+  return us === undefined ? "" : `${us < 100 ? us.toFixed(1) : Math.round(us)} µs`;
 }
 
-const W = 560;
-const H = 230;
-const L = 66;
-const R = 12;
-const T = 24;
-const B = 36;
-
-function frame(title: string, body: string[]): string {
-  return `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}"><text x="${L}" y="15" class="t">${esc(title)}</text>${body.join("")}</svg>`;
+/** A chart id from a workload name (ids take letters, digits, - and _). */
+function idOf(prefix: string, name: string): string {
+  return `${prefix}-${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
-function pathOf(points: Array<[number, number] | null>): string {
-  let d = "";
-  let pen = false;
-  for (const p of points) {
-    if (!p) {
-      pen = false;
-      continue;
-    }
-    d += `${pen ? "L" : "M"}${p[0].toFixed(1)},${p[1].toFixed(1)}`;
-    pen = true;
-  }
-  return d;
+const NUMERIC = new Set(["ops/s", "ops", "errors", "p50", "p90", "p99", "p99.9", "max"]);
+
+function table(t: { columns: string[]; rows: string[][] }, caption?: string): BlockSpec {
+  return {
+    kind: "table",
+    table: {
+      ...(caption ? { caption } : {}),
+      columns: t.columns.map((label) => ({
+        label,
+        numeric: NUMERIC.has(label) || label.endsWith("cpu/op"),
+      })),
+      rows: t.rows,
+    },
+  };
 }
 
-function timeSeriesSvg(m: TimeSeriesModel): string {
-  const ys = m.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  if (ys.length === 0) return "";
-  const xMax = Math.max(1, m.times.length - 1);
-  const yMax = niceMax(Math.max(...ys));
-  const fmt = m.yUnit === "µs" ? fmtUs : fmtRate;
-  const x = (v: number): number => L + (v / xMax) * (W - L - R);
-  const y = (v: number): number => H - B - (v / yMax) * (H - B - T);
-  const body: string[] = [];
-  for (const f of [0, 0.25, 0.5, 0.75, 1]) {
-    body.push(`<line x1="${L}" x2="${W - R}" y1="${y(f * yMax)}" y2="${y(f * yMax)}" class="g"/>`);
-    body.push(
-      `<text x="${L - 6}" y="${y(f * yMax) + 4}" text-anchor="end" class="a">${esc(fmt(f * yMax))}</text>`,
-    );
-  }
-  for (let s = 0; s <= xMax; s += Math.max(1, Math.ceil(xMax / 8))) {
-    body.push(`<text x="${x(s)}" y="${H - B + 14}" text-anchor="middle" class="a">${s}</text>`);
-  }
-  body.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" class="a">seconds after warm-up</text>`,
-  );
-  for (const s of m.series) {
-    const d = pathOf(s.values.map((v, i) => (v === null ? null : [x(m.times[i]!), y(v)])));
-    body.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"><title>${esc(s.label)}</title></path>`,
-    );
-  }
-  return frame(m.title, body);
-}
-
-function percentilesSvg(m: PercentilesModel): string {
-  const ys = m.series.flatMap((s) => s.values).filter((v) => v > 0);
-  if (ys.length === 0) return "";
-  // Percentiles on a "nines" axis (50, 90, 99, 99.9 evenly spaced), latency on a log axis.
-  const nines = (p: number): number => -Math.log10(1 - p / 100);
-  const xMin = nines(50);
-  const xMax = nines(99.9);
-  const lo = 10 ** Math.floor(Math.log10(Math.min(...ys)));
-  const hi = 10 ** Math.ceil(Math.log10(Math.max(...ys)));
-  const x = (p: number): number => L + ((nines(p) - xMin) / (xMax - xMin)) * (W - L - R);
-  const y = (ms: number): number =>
-    H -
-    B -
-    ((Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo) || 1)) *
-      (H - B - T);
-  const body: string[] = [];
-  for (let v = lo; v <= hi * 1.0001; v *= 10) {
-    body.push(`<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" class="g"/>`);
-    body.push(
-      `<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end" class="a">${esc(fmtUs(v * 1000))}</text>`,
-    );
-  }
-  for (const p of PERCENTILES)
-    body.push(`<text x="${x(p)}" y="${H - B + 14}" text-anchor="middle" class="a">p${p}</text>`);
-  body.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle" class="a">percentile (log-scale latency)</text>`,
-  );
-  for (const s of m.series) {
-    const pts = s.percentiles.map((p, i) => [x(p), y(s.values[i]!)] as [number, number]);
-    body.push(
-      `<path d="${pathOf(pts)}" fill="none" stroke="${s.color}" stroke-width="2"><title>${esc(s.label)}</title></path>`,
-    );
-    for (const [px, py] of pts)
-      body.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="2.5" fill="${s.color}"/>`);
-  }
-  return frame(m.title, body);
-}
-
-function barsSvg(m: BarsModel): string {
-  const barH = 14;
-  const left = 110;
-  const rows = m.categories.reduce(
-    (n, _c, i) => n + m.series.filter((s) => s.values[i] !== null).length + 1,
-    0,
-  );
-  const height = 30 + rows * (barH + 3);
-  const max = niceMax(
-    Math.max(1, ...m.series.flatMap((s) => s.values.filter((v): v is number => v !== null))),
-  );
-  const fmt = m.yUnit === "µs" ? fmtUs : (v: number) => `${fmtRate(v)} ${m.yUnit}`;
-  const out: string[] = [
-    `<svg viewBox="0 0 ${W} ${height}" width="${W}" height="${height}" role="img" aria-label="${esc(m.title)}">`,
-  ];
-  out.push(`<text x="0" y="15" class="t">${esc(m.title)}</text>`);
-  let yPos = 26;
-  m.categories.forEach((c, i) => {
-    out.push(`<text x="0" y="${yPos + barH - 3}" class="a">${esc(c)}</text>`);
-    for (const s of m.series) {
-      const v = s.values[i];
-      if (v === null || v === undefined) continue;
-      const w = Math.max(1, (v / max) * (W - left - 90));
-      out.push(
-        `<rect x="${left}" y="${yPos}" width="${w.toFixed(1)}" height="${barH}" fill="${s.color}"><title>${esc(`${s.label}: ${fmt(v)}`)}</title></rect>`,
-      );
-      out.push(`<text x="${left + w + 4}" y="${yPos + barH - 3}" class="a">${esc(fmt(v))}</text>`);
-      yPos += barH + 3;
-    }
-    yPos += barH + 3;
+/** The page's spec: the same builders and layout as a run's report. */
+export function benchPageSpec(report: BenchReport): PageSpec {
+  const m = benchPageModel(report);
+  const bar = (id: string, b: BarsModel, note?: string): BlockSpec => ({
+    kind: "chart",
+    chart: barChart({
+      id,
+      title: b.title,
+      ...(note ? { note } : {}),
+      categories: b.categories,
+      xLabel: "workload",
+      series: b.series.map((s) => ({ label: s.label, values: s.values, color: s.color })),
+      yLabel: b.title,
+      yUnit: b.yUnit,
+    }),
   });
-  out.push("</svg>");
-  return out.join("");
-}
-
-function tableHtml(t: { columns: string[]; rows: string[][] }): string {
-  return `<table><thead><tr>${t.columns.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${t.rows
-    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`)
-    .join("")}</tbody></table>`;
+  const sections: SectionSpec[] = [
+    {
+      id: "targets",
+      title: "Targets",
+      intro:
+        "Each target ran alone, one after the other, on the same machine with the same clients, connections, records and seed.",
+      blocks: [table(m.targets)],
+    },
+    {
+      id: "throughput",
+      title: "Throughput per workload",
+      intro:
+        "Answered operations per second in the measured window (ok, not found, and CAS compares that failed); errors never count.",
+      blocks: [
+        bar("throughput", m.throughput),
+        bar("p99", m.p99),
+        ...(m.cpu.series.some((s) => s.values.some((v) => v !== null))
+          ? [
+              bar(
+                "cpu",
+                m.cpu,
+                "CPU time of the target's server processes together per operation, warm-up included: a loaded machine disturbs it less than throughput.",
+              ),
+            ]
+          : []),
+      ],
+    },
+    {
+      id: "latency",
+      title: "Latency percentiles",
+      intro:
+        "Latency by percentile (HdrHistogram), one line per target, on a log scale; open-loop runs count from each operation's intended start.",
+      blocks: [
+        ...m.percentiles
+          .filter((p) => p.series.length > 0)
+          .map(
+            (p): BlockSpec => ({
+              kind: "chart",
+              chart: percentileChart({
+                id: idOf("pct", p.workload),
+                title: p.title,
+                series: p.series.map((s) => ({
+                  label: s.label,
+                  color: s.color,
+                  percentiles: s.percentiles,
+                  values: s.values.map((v) => Math.max(v, 0.001)),
+                })),
+                unit: "ms",
+              }),
+            }),
+          ),
+        table(m.table, "Every result"),
+      ],
+    },
+    {
+      id: "over-time",
+      title: "Over time",
+      intro:
+        "Per second of the measured window: throughput and p99 latency. Charts of one workload zoom together (drag; double-click to reset).",
+      blocks:
+        m.overTime.length === 0
+          ? [{ kind: "text", text: "No per-second data.", tone: "note" }]
+          : m.overTime.flatMap((o): BlockSpec[] =>
+              [o.throughput, o.p99].map(
+                (ts, i): BlockSpec => ({
+                  kind: "chart",
+                  chart: timeSeriesChart({
+                    id: idOf(i === 0 ? "tput" : "p99t", o.workload),
+                    title: ts.title,
+                    times: ts.times,
+                    series: ts.series.map((s) => ({
+                      label: s.label,
+                      color: s.color,
+                      values: s.values,
+                    })),
+                    yLabel: ts.yLabel,
+                    yUnit: ts.yUnit,
+                    sync: idOf("t", o.workload),
+                    height: 220,
+                  }),
+                }),
+              ),
+            ),
+    },
+  ];
+  return {
+    title: m.title,
+    subtitle: report.startedAt,
+    facts: m.facts,
+    notes: m.notes,
+    links: sections.map((s) => ({ label: s.title, href: `#${s.id}` })),
+    sections,
+  };
 }
 
 /** The whole page. Pure function of the report. */
 export function renderBenchHtml(report: BenchReport): string {
-  const m = benchPageModel(report);
-  const legend = `<p class="legend">${m.throughput.series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label)}</span>`).join("")}</p>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(m.title)} ${esc(report.startedAt)}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#111;max-width:1200px}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
-table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;font-variant-numeric:tabular-nums}
-th{background:#f5f5f5}.t{font-weight:600;font-size:13px}.a{font-size:11px;fill:#444}.g{stroke:#eee}
-.pair{display:flex;flex-wrap:wrap;gap:12px}.legend span{margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
-.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}.facts dt{color:#555}.facts dd{margin:0}
-.note{color:#b45309}
-</style></head><body>
-<h1>${esc(m.title)}</h1>
-<dl class="facts">${m.facts.map((f) => `<dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>`).join("")}</dl>
-${m.notes.map((n) => `<p class="note">${esc(n)}</p>`).join("")}
-<h2>Targets</h2>
-${tableHtml(m.targets)}
-${legend}
-<h2>Throughput per workload</h2>
-${barsSvg(m.throughput)}
-<h2>Latency percentiles</h2>
-${barsSvg(m.p99)}
-<div class="pair">${m.percentiles.map(percentilesSvg).join("")}</div>
-${tableHtml(m.table)}
-<h2>Over time</h2>
-${m.overTime.map((o) => `<div class="pair">${timeSeriesSvg(o.throughput)}${timeSeriesSvg(o.p99)}</div>`).join("") || "<p>No per-second data.</p>"}
-</body></html>
-`;
+  return buildPage(benchPageSpec(report));
 }

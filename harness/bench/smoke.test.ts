@@ -37,7 +37,11 @@ describe("npm run bench (smoke)", () => {
     const json = path.join(out, "latest", "bench.json");
     const report = JSON.parse(fs.readFileSync(json, "utf8")) as BenchReport;
     expect(validateReport(report)).toEqual([]);
-    expect(fs.readFileSync(path.join(out, "latest", "bench.html"), "utf8")).toContain("<svg");
+    // The shared report page, with its charts' data inlined (drawn in harness/bench/html-browser.test.ts).
+    const html = fs.readFileSync(path.join(out, "latest", "bench.html"), "utf8");
+    expect(html).toMatch(/^<!doctype html>/);
+    for (const id of ["throughput", "p99", "pct-a", "tput-a"])
+      expect(html).toContain(`data-chart="${id}"`);
 
     const http = report.targets.find((t) => t.name === "http")!;
     expect(http.status).toBe("ok");
