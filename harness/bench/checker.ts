@@ -4,7 +4,7 @@
 //   npm run bench:checker -- [--only etcd,kv,knossos,synthetic] [--repeat 3]
 //                            [--ops 1000000] [--keys 10000] [--clients 20] [--json]
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -15,9 +15,8 @@ import {
   syntheticRegisterHistory,
 } from "../checker/index.ts";
 import { getOrInsert } from "../checker/map-entry.ts";
-import { type HistoryFormat, importHistory } from "../history/formats/index.ts";
-
-const CORPUS = join(import.meta.dirname, "..", "checker", "corpus");
+import type { HistoryFormat } from "../history/formats/index.ts";
+import { CORPUS, etcdCorpusHistories, loadCorpusHistory } from "./checker-corpus.ts";
 
 interface Figure {
   name: string;
@@ -36,7 +35,7 @@ function median(xs: number[]): number {
 }
 
 function load(rel: string, format: HistoryFormat): HistoryOp[] {
-  return importHistory(readFileSync(join(CORPUS, rel), "utf8"), format);
+  return loadCorpusHistory(rel, format);
 }
 
 /** Runs `body` once cold and `repeat` more times; returns the first and the median wall time. */
@@ -56,12 +55,7 @@ function expectValid(name: string, valid: unknown, expected: unknown): void {
 }
 
 function benchEtcd(repeat: number): Figure {
-  const dir = "porcupine/test_data/jepsen";
-  const files = readdirSync(join(CORPUS, dir))
-    .filter((f) => f.endsWith(".log"))
-    .sort()
-    .map((f) => load(`${dir}/${f}`, "etcd-log"))
-    .filter((ops) => ops.length > 0);
+  const files = etcdCorpusHistories();
   let invalid = 0;
   const t = timed(repeat, () => {
     invalid = 0;

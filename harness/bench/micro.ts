@@ -18,6 +18,12 @@ export interface MicroSuite {
   description?: string;
   /** Adds tasks with `bench.add(name, fn)`; build fixtures here, outside the measured functions. */
   register(bench: Bench): void | Promise<void>;
+  /** Fewest measured iterations per task (tinybench's default 64, warm-up 16): lower it for
+   * tasks that take a large fraction of a second each. */
+  minIterations?: number;
+  /** Operations each iteration of `task` performs (sub-microsecond calls are measured in batches
+   * so the timer does not swamp them); figures are divided by it. Default 1. */
+  batch?(task: string): number;
   /** Releases what `register` built (files, handles). */
   teardown?(): void | Promise<void>;
 }
@@ -72,6 +78,12 @@ export async function runMicro(opts: MicroOptions): Promise<MicroRecord[]> {
       name: suite.name,
       time: opts.timeMs,
       warmupTime: opts.warmupMs,
+      ...(suite.minIterations !== undefined
+        ? {
+            iterations: suite.minIterations,
+            warmupIterations: Math.min(16, suite.minIterations),
+          }
+        : {}),
       throws: true,
     });
     await suite.register(bench);
@@ -90,14 +102,16 @@ export async function runMicro(opts: MicroOptions): Promise<MicroRecord[]> {
           );
           continue;
         }
+        const batch = Math.max(1, suite.batch?.(t.name) ?? 1);
         const rec: MicroRecord = {
           suite: suite.name,
           name: t.name,
-          opsPerSecond: Math.round(r.throughput.mean),
-          meanNs: Math.round(r.latency.mean * 1e6),
-          p99Ns: Math.round(r.latency.p99 * 1e6),
+          opsPerSecond: Math.round(r.throughput.mean * batch),
+          meanNs: Math.round((r.latency.mean * 1e6) / batch),
+          p99Ns: Math.round((r.latency.p99 * 1e6) / batch),
           rme: Math.round(r.latency.rme * 100) / 100,
           samples: r.latency.samplesCount,
+          ...(batch > 1 ? { batch } : {}),
         };
         out.push(rec);
         opts.onTask?.(rec);

@@ -77,6 +77,8 @@ export interface MicroRecord {
   p99Ns: number;
   rme: number;
   samples: number;
+  /** Operations per measured iteration (figures above are per operation). */
+  batch?: number;
 }
 
 export interface BenchReport {

@@ -71,7 +71,7 @@ function mix32(x: number): number {
 
 /** Key i: a hashed prefix (so insertion order is random in key order), then i itself (so keys
  * are distinct), then more hash bytes up to keyBytes. */
-function makeKey(i: number, keyBytes: number): Uint8Array {
+export function makeKey(i: number, keyBytes: number): Uint8Array {
   const k = new Uint8Array(keyBytes);
   const dv = new DataView(k.buffer);
   dv.setUint32(0, mix32(i));
@@ -80,7 +80,7 @@ function makeKey(i: number, keyBytes: number): Uint8Array {
   return k;
 }
 
-function makeValue(i: number, valueBytes: number): Uint8Array {
+export function makeValue(i: number, valueBytes: number): Uint8Array {
   const v = new Uint8Array(valueBytes);
   let s = mix32(i ^ 0x9e3779b9) | 1;
   for (let o = 0; o < valueBytes; o++) {
