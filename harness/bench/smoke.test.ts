@@ -1,5 +1,6 @@
 // End to end: a ten-second `npm run bench` (through the command, the worker-thread load client and
-// real target processes) writes a bench.json that passes the schema, and a bench.html.
+// real target processes: a 2-node reference cluster, the ceiling, Redis when installed) writes a
+// bench.json that passes the schema, and a bench.html.
 
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -19,7 +20,11 @@ describe("npm run bench (smoke)", () => {
     dirs.push(out);
     const code = await main([
       "--targets",
-      "http,redis",
+      "quorumlab,http,redis",
+      "--nodes",
+      "2",
+      "--n",
+      "2",
       "--workloads",
       "a,http-get",
       "--duration",
@@ -42,6 +47,16 @@ describe("npm run bench (smoke)", () => {
     expect(html).toMatch(/^<!doctype html>/);
     for (const id of ["throughput", "p99", "pct-a", "tput-a"])
       expect(html).toContain(`data-chart="${id}"`);
+
+    // The reference node: a real cluster, loaded and measured, configured as asked.
+    const ql = report.targets.find((t) => t.name === "quorumlab")!;
+    expect(ql).toMatchObject({ status: "ok", config: { nodes: 2, n: 2 } });
+    for (const w of ["load", "a", "http-get"]) {
+      const r = report.results.find((x) => x.target === "quorumlab" && x.workload === w)!;
+      expect(r, w).toMatchObject({ status: "ok", errors: 0 });
+      expect(r.ops, w).toBeGreaterThan(0);
+      expect(r.cpuPerOp?.target, w).toBeGreaterThan(0);
+    }
 
     const http = report.targets.find((t) => t.name === "http")!;
     expect(http.status).toBe("ok");
