@@ -35,8 +35,10 @@ describe("compareReports", () => {
     expect(row("redis", "a").regression).toEqual(["throughput 0.75x"]);
     expect(row("etcd", "c").regression).toEqual(["p99 1.50x"]);
     expect(c.unmatched).toEqual(["etcd/e (only in the new run)"]);
+    expect(c.differences).toEqual([]);
     const text = formatComparison(c);
     expect(text).toContain("REGRESSION (throughput 0.75x)");
+    expect(text).not.toContain("warning");
     expect(text).toContain("2 regression(s) beyond 10%");
   });
 
@@ -47,6 +49,24 @@ describe("compareReports", () => {
     const slower = sampleReport([sampleResult("redis", "c", 800, 50)]);
     expect(compareReports(a, slower, 0.1).regressions).toBe(1);
     expect(compareReports(a, slower, 0.25).regressions).toBe(0);
+  });
+
+  it("warns when options, machine or a target's version or configuration differ", () => {
+    const a = sampleReport([sampleResult("etcd", "a", 1000, 5000)]);
+    const b = structuredClone(a);
+    b.options = { ...b.options, concurrency: 8 };
+    b.machine = { ...b.machine, cpus: 16 };
+    b.targets = b.targets.map((t) => ({ ...t, version: "etcd 9.9", config: { members: 5 } }));
+    const c = compareReports(a, b);
+    expect(c.differences).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^option concurrency: .* -> 8$/),
+        expect.stringMatching(/^machine cpus: .* -> 16$/),
+        expect.stringMatching(/^etcd version: .* -> etcd 9\.9$/),
+        expect.stringMatching(/^etcd configuration: .*"members":5/),
+      ]),
+    );
+    expect(formatComparison(c)).toContain("warning: the two runs differ");
   });
 });
 

@@ -29,12 +29,43 @@ export interface CompareReport {
     regression: boolean;
   }>;
   regressions: number;
+  /** What differs between the two runs besides the code: options, machine, target versions and
+   * configurations. Ratios across such differences measure the difference, not a regression. */
+  differences: string[];
 }
 
 /** Latency changes smaller than this are noise at any threshold (timer and scheduler jitter). */
 export const P99_NOISE_US = 100;
 
 const keyOf = (r: ResultRecord): string => `${r.target}/${r.workload}`;
+
+const show = (v: unknown): string => (v === undefined ? "(absent)" : JSON.stringify(v));
+
+/** Options, machine and targets that differ between two runs (which workloads and targets ran is
+ * left out: unmatched results already say so). */
+export function runDifferences(older: BenchReport, newer: BenchReport): string[] {
+  const out: string[] = [];
+  const o = older.options as Record<string, unknown>;
+  const n = newer.options as Record<string, unknown>;
+  for (const k of [...new Set([...Object.keys(o), ...Object.keys(n)])].sort()) {
+    if (k === "workloads" || k === "targets" || k === "out" || k === "compare") continue;
+    if (show(o[k]) !== show(n[k])) out.push(`option ${k}: ${show(o[k])} -> ${show(n[k])}`);
+  }
+  for (const k of ["cpus", "cpuModel", "memoryBytes", "node", "hostname"] as const)
+    if (show(older.machine[k]) !== show(newer.machine[k]))
+      out.push(`machine ${k}: ${show(older.machine[k])} -> ${show(newer.machine[k])}`);
+  for (const t of newer.targets) {
+    const ot = older.targets.find((x) => x.name === t.name);
+    if (!ot || ot.status !== "ok" || t.status !== "ok") continue;
+    if (ot.version !== t.version) out.push(`${t.name} version: ${ot.version} -> ${t.version}`);
+    // Endpoints and ports change every run; the rest of the configuration should not.
+    const cfg = (c: Record<string, unknown> | undefined) =>
+      show(Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => !/endpoint/i.test(k))));
+    if (cfg(ot.config) !== cfg(t.config))
+      out.push(`${t.name} configuration: ${cfg(ot.config)} -> ${cfg(t.config)}`);
+  }
+  return out;
+}
 
 export function compareReports(
   older: BenchReport,
@@ -92,7 +123,14 @@ export function compareReports(
   }
   const regressions =
     rows.filter((r) => r.regression.length > 0).length + micro.filter((m) => m.regression).length;
-  return { threshold, rows, unmatched, micro, regressions };
+  return {
+    threshold,
+    rows,
+    unmatched,
+    micro,
+    regressions,
+    differences: runDifferences(older, newer),
+  };
 }
 
 export function formatComparison(c: CompareReport): string {
@@ -141,6 +179,12 @@ export function formatComparison(c: CompareReport): string {
     );
   }
   if (c.unmatched.length) out.push("", `not compared: ${c.unmatched.join(", ")}`);
+  if (c.differences.length)
+    out.push(
+      "",
+      "warning: the two runs differ in more than the code; the ratios include these differences:",
+      ...c.differences.map((d) => `  ${d}`),
+    );
   out.push(
     "",
     c.regressions > 0
