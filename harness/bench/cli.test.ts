@@ -282,5 +282,9 @@ describe("bench.html and the summary", () => {
     expect(text).toContain(
       "http-get: quorumlab GET R=1 / bare node:http 0.75x (goal >= 0.5x: met)",
     );
+    // The cluster the GET ran on is named: a GET with N=3 still reads from three replicas.
+    expect(summarize({ ...report, options: { nodes: 3, n: 3 } })).toContain(
+      "http-get: quorumlab GET R=1 (one node of 3, N=3) / bare node:http 0.75x",
+    );
   });
 });
