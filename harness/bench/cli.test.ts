@@ -282,6 +282,12 @@ describe("bench.html and the summary", () => {
     expect(text).toContain(
       "http-get: quorumlab GET R=1 / bare node:http 0.75x (goal >= 0.5x: met)",
     );
+    const quiet = { ...report, machine: { ...report.machine, cpus: 2, loadAverage: [0.4, 1, 1] } };
+    expect(summarize(quiet)).not.toContain("warning: loaded machine");
+    const busy = { ...report, machine: { ...report.machine, cpus: 2, loadAverage: [6.6, 6, 5] } };
+    expect(summarize(busy)).toContain(
+      "warning: loaded machine — load average 6.6 at the start on 2 CPUs",
+    );
     // The cluster the GET ran on is named: a GET with N=3 still reads from three replicas.
     expect(summarize({ ...report, options: { nodes: 3, n: 3 } })).toContain(
       "http-get: quorumlab GET R=1 (one node of 3, N=3) / bare node:http 0.75x",

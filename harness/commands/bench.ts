@@ -309,6 +309,13 @@ export function summarize(report: BenchReport): string {
     parts.push(
       `${t.name}: ${t.status} — ${t.reason}${t.install ? `\n  to run it: ${t.install}` : ""}`,
     );
+  // The 1-minute load average when the run started: above the CPU count, other processes were
+  // competing for the CPUs and the figures say as much about them as about the targets.
+  const load1 = report.machine.loadAverage[0] ?? 0;
+  if (load1 > report.machine.cpus)
+    parts.push(
+      `warning: loaded machine — load average ${load1} at the start on ${report.machine.cpus} CPUs; other processes competed for the CPUs, so throughput and latency are indicative (CPU per operation is disturbed less)`,
+    );
   const saturated = report.results.filter((r) => (r.clientUtilization ?? 0) > SATURATED);
   if (saturated.length) {
     parts.push(
