@@ -4,7 +4,8 @@
 import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
 import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
-import { NodeMetrics } from "./api/metrics.ts";
+import { NodeMetrics, splitStats } from "./api/metrics.ts";
+import { SerialApi } from "./api/serial-api.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
 import type { Clock, Env } from "./env/env.ts";
@@ -29,6 +30,57 @@ import { SloppyPlanner } from "./replication/replica-plan.ts";
 import { RangeStreamer } from "./replication/streaming/range-streamer.ts";
 import { RingTransitions } from "./replication/streaming/ring-transitions.ts";
 import type { Versions } from "./replication/versions.ts";
+import { openStrongMode } from "./strong-mode.ts";
+
+/** Storage statistics that are levels, not running totals (docs/storage.md). */
+const STORAGE_GAUGES: ReadonlySet<string> = new Set([
+  "cacheBytes",
+  "cacheBlocks",
+  "memtableBytes",
+  "immutableMemtables",
+  "tables",
+  "tableBytes",
+  "tableEntries",
+  "tableTombstones",
+  "tiers",
+  "openSnapshots",
+  "lastSequence",
+]);
+
+/** Cluster statistics that are levels: member counts by state, queues, connections. */
+const CLUSTER_GAUGES: ReadonlySet<string> = new Set([
+  "ring_nodes",
+  "members",
+  "alive",
+  "suspect",
+  "down",
+  "left",
+  "generation",
+  "heartbeat",
+  "queuedRequests",
+  "inflightRequests",
+  "connectedPeers",
+  "inboundConnections",
+  "ring_joining",
+  "ring_leaving",
+]);
+
+/** Hinted handoff statistics that are levels (docs/node.md "Sloppy quorum and hinted handoff"). */
+const HINT_GAUGES: ReadonlySet<string> = new Set([
+  "pending",
+  "pendingBytes",
+  "targets",
+  "oldestAgeMs",
+  "activeRuns",
+]);
+
+/** Range streaming statistics that are levels: the progress of the pulls running now. */
+const STREAMING_GAUGES: ReadonlySet<string> = new Set([
+  "pullJobsRunning",
+  "rangesPulling",
+  "sourcesTotal",
+  "sourcesDone",
+]);
 
 /** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
 export type NodeEnv = Env & { clock: Clock & { offsetMs: number } };
@@ -136,6 +188,18 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     if (e.type === "up" || e.type === "restarted") delivery?.ownerUp(e.id);
   });
   delivery?.start();
+  const strong = await openStrongMode(env, {
+    self: config.id,
+    dataDir: config.dataDir,
+    sync: config.sync,
+    storage,
+    replica,
+    transport: cluster.transport,
+    ring: cluster.ring,
+    liveness: cluster.liveness,
+    n: config.n,
+    timeoutMs: config.timeoutMs,
+  });
 
   const antiEntropy = new AntiEntropy(
     env,
@@ -222,6 +286,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       storage: storage.stats(),
       pendingDotReservations: replica.pendingReservations,
       antiEntropy: { ...antiEntropy.stats(), groups: antiEntropy.describe() },
+      paxos: { incarnation: strong.incarnation, voting: strong.voting, ...strong.proposer.stats() },
       config: configToJson(config),
     }),
     ring: () => cluster.describeRing(),
@@ -252,15 +317,33 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
         ),
       };
     },
-    metrics: () =>
-      metrics.render({
-        storage: storage.stats(),
-        cluster: cluster.stats(),
-        anti_entropy: antiEntropyGauges(antiEntropy.stats()),
-        hints: snakeNumbers(hints === undefined ? {} : { ...delivery!.stats(), ...hints.stats() }),
-        streaming: snakeNumbers(streamer.stats()),
-        node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
-      }),
+    metrics: () => {
+      const st = splitStats(storage.stats(), STORAGE_GAUGES, (k) => k.startsWith("filesTier"));
+      const cl = splitStats(cluster.stats(), CLUSTER_GAUGES);
+      const hs = splitStats(
+        hints === undefined ? {} : { ...delivery!.stats(), ...hints.stats() },
+        HINT_GAUGES,
+      );
+      const sm = splitStats({ ...streamer.stats() }, STREAMING_GAUGES);
+      return metrics.render(
+        {
+          storage: st.gauges,
+          cluster: cl.gauges,
+          anti_entropy: antiEntropyGauges(antiEntropy.stats()),
+          hints: hs.gauges,
+          streaming: sm.gauges,
+          node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
+          paxos_acceptor: strong.gauges(),
+        },
+        {
+          storage: st.counters,
+          cluster: cl.counters,
+          hints: hs.counters,
+          streaming: sm.counters,
+          ...strong.counters(),
+        },
+      );
+    },
     repair: async (opts) => {
       // A repair asked for right after start waits (bounded) for the trees to be built.
       if (!antiEntropy.ready) {
@@ -291,6 +374,14 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
     admin,
     log,
+    serial: new SerialApi({
+      proposer: strong.proposer,
+      mode: config.mode,
+      maxValueBytes: config.maxValueBytes,
+      maxTimeoutMs: config.maxTimeoutMs,
+      encodeContext: encodeContextToken,
+      log,
+    }),
   });
   httpHandle = await startHttpServer(api, metrics, log, config.host, config.httpPort);
   const http = { host: httpHandle.host, port: httpHandle.port };
@@ -321,15 +412,6 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
 
 /** How long POST /admin/repair waits for the trees of a node that just started. */
 const REPAIR_READY_WAIT_MS = 30_000;
-
-/** Numeric figures for /metrics under snake-case names. */
-function snakeNumbers(o: object): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (typeof v === "number") out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
-  }
-  return out;
-}
 
 /** Anti-entropy figures for /metrics: counters and gauges, `ready` as 0/1. */
 function antiEntropyGauges(s: AntiEntropyStats): Record<string, number> {

@@ -37,9 +37,32 @@ function label(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/** camelCase → snake_case (Prometheus naming). */
+function snake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 /** Prometheus metric names allow [a-zA-Z0-9_:]; anything else becomes "_". */
 export function metricName(s: string): string {
   return s.replace(/[^a-zA-Z0-9_:]/g, "_");
+}
+
+/**
+ * Splits a component's flat statistics into counters (monotonic, exported as `_total`) and gauges
+ * (levels that go up and down), by naming the gauges; everything else is a counter.
+ */
+export function splitStats(
+  stats: Record<string, unknown>,
+  gauges: ReadonlySet<string>,
+  isGauge: (name: string) => boolean = () => false,
+): { counters: Record<string, number>; gauges: Record<string, number> } {
+  const out = { counters: {} as Record<string, number>, gauges: {} as Record<string, number> };
+  for (const [k, v] of Object.entries(stats)) {
+    if (typeof v !== "number") continue;
+    if (gauges.has(k) || isGauge(k)) out.gauges[k] = v;
+    else out.counters[k] = v;
+  }
+  return out;
 }
 
 export class NodeMetrics implements ReplicationMetrics {
@@ -93,8 +116,12 @@ export class NodeMetrics implements ReplicationMetrics {
   }
 
   /** The scrape body. `gauges` are sampled now (storage statistics, transport, ...), name → value;
-   * names are prefixed and sanitised. */
-  render(gauges: Record<string, Record<string, number>>): string {
+   * names are prefixed and sanitised. `counters` are monotonic totals kept elsewhere (the Paxos
+   * proposer and acceptor), rendered as `quorumlab_<group>_<name>_total`. */
+  render(
+    gauges: Record<string, Record<string, number>>,
+    counters: Record<string, Record<string, number>> = {},
+  ): string {
     const out: string[] = [];
     out.push("# HELP quorumlab_http_requests_total Client HTTP requests by operation and status.");
     out.push("# TYPE quorumlab_http_requests_total counter");
@@ -137,10 +164,18 @@ export class NodeMetrics implements ReplicationMetrics {
     );
     out.push("# TYPE quorumlab_forwarded_writes_total counter");
     out.push(`quorumlab_forwarded_writes_total ${this.forwards}`);
+    for (const [group, values] of Object.entries(counters)) {
+      for (const [k, v] of Object.entries(values)) {
+        if (!Number.isFinite(v)) continue;
+        const name = `quorumlab_${metricName(group)}_${metricName(snake(k))}_total`;
+        out.push(`# TYPE ${name} counter`);
+        out.push(`${name} ${v}`);
+      }
+    }
     for (const [group, values] of Object.entries(gauges)) {
       for (const [k, v] of Object.entries(values)) {
         if (!Number.isFinite(v)) continue;
-        const name = `quorumlab_${metricName(group)}_${metricName(k)}`;
+        const name = `quorumlab_${metricName(group)}_${metricName(snake(k))}`;
         out.push(`# TYPE ${name} gauge`);
         out.push(`${name} ${v}`);
       }

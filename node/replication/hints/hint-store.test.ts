@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { captureLog, SimClock, SimTimers } from "../../cluster/testing/index.ts";
-import { MemoryStorage } from "../standins/memory-storage.ts";
+import { MemoryStorage } from "../testing/memory-storage.ts";
 import type { Versions } from "../versions.ts";
 import { CoalescedEvents } from "./coalesced-events.ts";
 import {

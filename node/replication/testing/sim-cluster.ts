@@ -12,9 +12,9 @@ import { CoalescedEvents } from "../hints/coalesced-events.ts";
 import { HintStore, type HintStoreOptions } from "../hints/hint-store.ts";
 import { LocalReplica } from "../replica.ts";
 import { type QuorumMode, SloppyPlanner, StrictPlanner } from "../replica-plan.ts";
-import { MemoryStorage } from "../standins/memory-storage.ts";
 import type { ConflictMode, Versions } from "../versions.ts";
 import { FakeNetwork } from "./fake-network.ts";
+import { MemoryStorage } from "./memory-storage.ts";
 import { SimTime } from "./sim-time.ts";
 
 export interface SimNode {
