@@ -152,6 +152,41 @@ describe("sloppy quorum and hinted handoff between node processes", () => {
     expect(await metricSum("quorumlab_hints_pending", live)).toBe(hinted);
     expect(await metricSum("quorumlab_hints_dropped_total", live)).toBe(0);
 
+    // The node logs carry the events the reports plot (bursts are coalesced into lines with a
+    // count, the last one written at most a second after the burst).
+    const events = (name: string) =>
+      cluster!.nodes
+        .map((n) => readFileSync(n.logFile, "utf8"))
+        .join("\n")
+        .split("\n")
+        .filter((l) => l.includes(`"event":"${name}"`))
+        .map((l) => JSON.parse(l) as { count: number; target: string });
+    const total = (name: string) => events(name).reduce((s, e) => s + e.count, 0);
+    // Every hint-stored event is in the logs (a burst's last line comes within a second) before a
+    // fallback is killed: a killed process takes its unwritten log lines with it.
+    await waitFor(
+      "the stored events to be logged",
+      async () => total("hint-stored") === hinted,
+      10_000,
+    );
+
+    // Hints are durable: the fallback holding the most is killed and restarted, and keeps them.
+    const pendingOn = async (id: string) => metricSum("quorumlab_hints_pending", [id]);
+    const counts = await Promise.all(live.map(pendingOn));
+    const holderId = live[counts.indexOf(Math.max(...counts))]!;
+    const holder = cluster.nodes.find((n) => n.id === holderId)!;
+    const held = Math.max(...counts);
+    expect(held).toBeGreaterThan(0);
+    await holder.launched.kill();
+    const holderAgain = await launchNode({
+      args: ["--config", holder.configFile!],
+      logFile: holder.logFile,
+    });
+    extra.push(holderAgain);
+    http.set(holderId, `http://${holderAgain.ready.http.host}:${holderAgain.ready.http.port}`);
+    expect(await pendingOn(holderId)).toBe(held);
+    expect(readFileSync(holder.logFile, "utf8")).toContain('"event":"hints-loaded"');
+
     // Bring n2 back: the hints are delivered (no anti-entropy, no read repair is running).
     const again = await launchNode({ args: ["--config", n2.configFile!], logFile: n2.logFile });
     extra.push(again);
@@ -177,16 +212,6 @@ describe("sloppy quorum and hinted handoff between node processes", () => {
     }
     expect(missing).toEqual([]);
 
-    // The node logs carry the events the reports plot (bursts are coalesced into lines with a
-    // count, the last one written at most a second after the burst).
-    const events = (name: string) =>
-      cluster!.nodes
-        .map((n) => readFileSync(n.logFile, "utf8"))
-        .join("\n")
-        .split("\n")
-        .filter((l) => l.includes(`"event":"${name}"`))
-        .map((l) => JSON.parse(l) as { count: number; target: string });
-    const total = (name: string) => events(name).reduce((s, e) => s + e.count, 0);
     await waitFor(
       "the delivered events to be logged",
       async () => total("hint-delivered") === hinted,

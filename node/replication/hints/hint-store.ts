@@ -327,7 +327,8 @@ export class HintStore {
 
   /** True when some hint for `key` is held (cheap, in memory). */
   has(key: Uint8Array): boolean {
-    return this.byKey.has(name(key));
+    // Every read at every replica asks: answer the common case without building a string.
+    return this.total > 0 && this.byKey.has(name(key));
   }
 
   /** Owners with hints held, with counts, bytes and the oldest hint's age. */
