@@ -1,5 +1,6 @@
 // Integration: joins and leaves through the CLI (`cluster join`, `cluster leave`) on real node
-// processes under write load. No acknowledged write is lost, every write keeps succeeding, the new
+// processes under read and write load. No acknowledged write is lost, every write and read keeps
+// succeeding (reads return what was acknowledged), the new
 // node holds the keys it owns (streamed, not read-repaired), ownership ends balanced, the old owners
 // drop what they handed over, and the same holds when the node leaves again.
 
@@ -29,22 +30,31 @@ async function waitFor(what: string, cond: () => Promise<boolean>, maxMs: number
   throw new Error(`timed out after ${maxMs} ms waiting for ${what}`);
 }
 
-/** Writers putting unique keys through the given nodes until stopped; records every outcome. */
+/** Writers putting unique keys through the given nodes until stopped, each also reading back a
+ * key it wrote a little earlier through another node; records every outcome. */
 class WriteLoad {
   readonly acked = new Map<string, string>();
   readonly failed: string[] = [];
+  readonly badReads: string[] = [];
+  reads = 0;
   private stopped = false;
   private readonly loops: Promise<void>[] = [];
   via: string[];
 
-  constructor(via: string[], writers: number) {
+  /** `prefix` keeps the keys of two loads apart: a second blind write of a key is concurrent with
+   * the first and (rightly) makes siblings. */
+  constructor(
+    via: string[],
+    writers: number,
+    private readonly prefix: string,
+  ) {
     this.via = via;
     for (let w = 0; w < writers; w++) this.loops.push(this.loop(w));
   }
 
   private async loop(w: number): Promise<void> {
     for (let i = 0; !this.stopped; i++) {
-      const key = `w${w}-${i}`;
+      const key = `${this.prefix}w${w}-${i}`;
       const value = `value-${key}`;
       const node = this.via[i % this.via.length]!;
       try {
@@ -53,6 +63,18 @@ class WriteLoad {
         else this.failed.push(`${key} via ${node}: ${r.status} ${r.body}`);
       } catch (e) {
         this.failed.push(`${key} via ${node}: ${(e as Error).message}`);
+      }
+      const earlier = `${this.prefix}w${w}-${i - 5}`;
+      const expected = this.acked.get(earlier);
+      if (expected === undefined) continue;
+      const via = this.via[(i + 1) % this.via.length]!;
+      try {
+        const r = await req(`${via}/kv/${earlier}`);
+        this.reads++;
+        if (r.status !== 200 || r.body !== expected)
+          this.badReads.push(`${earlier} via ${via}: ${r.status} ${r.body}`);
+      } catch (e) {
+        this.badReads.push(`${earlier} via ${via}: ${(e as Error).message}`);
       }
     }
   }
@@ -110,7 +132,7 @@ describe("joins and leaves under write load", () => {
     const httpOf = (id: string) => state().nodes.find((n) => n.id === id)!.http;
     const first = state().nodes.map((n) => n.http);
 
-    const load = new WriteLoad(first, 4);
+    const load = new WriteLoad(first, 4, "j");
     await waitFor("some writes before the join", async () => load.count >= 300, 30_000);
 
     expect(await cluster(["join", "--dir", dir]), out.join("")).toBe(0);
@@ -127,6 +149,8 @@ describe("joins and leaves under write load", () => {
     await waitFor("more writes after the join", async () => load.count >= atJoin + 200, 30_000);
     await load.stop();
     expect(load.failed).toEqual([]);
+    expect(load.badReads).toEqual([]);
+    expect(load.reads).toBeGreaterThan(300);
     expect(load.acked.size).toBeGreaterThan(500);
 
     // Ownership: four members on every node's ring, balanced.
@@ -166,7 +190,7 @@ describe("joins and leaves under write load", () => {
     expect(checkedOnN4).toBeGreaterThan(load.acked.size / 2);
 
     // Now it leaves, under load through the other nodes.
-    const leaveLoad = new WriteLoad(first, 4);
+    const leaveLoad = new WriteLoad(first, 4, "l");
     await waitFor("some writes before the leave", async () => leaveLoad.count >= 200, 30_000);
     out = [];
     expect(await cluster(["leave", "n4", "--dir", dir]), out.join("")).toBe(0);
@@ -179,6 +203,7 @@ describe("joins and leaves under write load", () => {
     );
     await leaveLoad.stop();
     expect(leaveLoad.failed).toEqual([]);
+    expect(leaveLoad.badReads).toEqual([]);
     expect(state().nodes.map((n) => n.id)).toEqual(["n1", "n2", "n3"]);
     expect(() => process.kill(n4.pid, 0)).toThrow();
     const three = new TokenRing(["n1", "n2", "n3"]);
