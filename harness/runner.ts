@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { type FaultName, NemesisSchedule } from "../nemesis/index.ts";
+import { type FaultName, type FaultOptions, NemesisSchedule } from "../nemesis/index.ts";
 import {
   type Consistency,
   makeWorkload,
@@ -13,7 +13,7 @@ import {
   type WorkloadName,
 } from "../workloads/index.ts";
 import type { Validity } from "./checker/result.ts";
-import { checkRun, exitCodeFor } from "./checks.ts";
+import { checkRun, describeResults, exitCodeFor } from "./checks.ts";
 import { type Generator, stagger, streamRandom, timeLimit } from "./generator.ts";
 import { HistoryWriter } from "./history/history-file.ts";
 import { Recorder } from "./history/recorder.ts";
@@ -50,6 +50,13 @@ export interface TestOptions {
   finalWaitS?: number;
   /** Clock bump size for the clock nemesis (ms). */
   clockSkewMs?: number;
+  /** Narrows the nemesis' choices (partition kinds and mode, kill/pause targets, clock kinds and
+   * direction); default: everything. */
+  faultOptions?: FaultOptions;
+  /** After an op that did not succeed, a worker waits uniform [0, this) ms (default 100). */
+  failBackoffMs?: number;
+  /** Budget of the linearizability check (s); beyond it the verdict is unknown. Default 60. */
+  checkTimeLimitS?: number;
 }
 
 export interface RunDeps {
@@ -192,6 +199,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       random: streamRandom(o.seed, "nemesis", 0),
       recorder,
       clockMs: o.clockSkewMs ?? 10_000,
+      ...(o.faultOptions ? { faultOptions: o.faultOptions } : {}),
       onChange: (a) => {
         faults = a;
       },
@@ -203,6 +211,10 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       const g = workload.generator(w);
       return timeLimit(limitNs, perWorkerNs > 0 ? stagger(perWorkerNs, g) : g);
     };
+    const failBackoffMs = o.failBackoffMs ?? 100;
+    const backoff = Array.from({ length: o.concurrency }, (_, w) =>
+      streamRandom(o.seed, "backoff", w),
+    );
     nemesis.start();
     const t0 = recorder.nowNs();
     await Promise.all(
@@ -279,6 +291,11 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
           completion = { type: "info", error: `client-error: ${(err as Error).message}` };
         }
         await recorder.complete(w, completion);
+        // A node that is down answers at once (connection refused, 503): without a pause the
+        // worker would spin, flooding the history with failures. Back off a little, as a real
+        // client does; the pause is drawn from its own stream so the ops stay the seed's.
+        if (completion.type !== "ok" && failBackoffMs > 0)
+          await sleepUntil(backoff[w]!.next() * failBackoffMs, stopped);
       }
     }
     function nemesisCrashed(): boolean {
@@ -319,6 +336,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   };
   await run.writeResults(results);
   await run.removePid("harness");
+  for (const line of describeResults(verdict)) progress.note(`[${name}]   ${line}`);
   progress.note(
     `[${name}] valid: ${String(verdict.valid)}${verdict.reason ? ` (${verdict.reason})` : ""}`,
   );
@@ -332,7 +350,12 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   const test = await run.readTest<Record<string, unknown>>();
   const names = Array.isArray(test.checkers) ? (test.checkers as string[]) : [];
   const verdict = await checkRun(run.historyFile, test, names);
-  const results = { ...verdict, analyzedAt: new Date().toISOString() };
+  // Keep what only the run knew (op counts, the final phase's repair wait, when it finished).
+  const before = (await run.readResults()) ?? {};
+  const kept = Object.fromEntries(
+    ["counts", "final", "finishedAt"].filter((k) => k in before).map((k) => [k, before[k]]),
+  );
+  const results = { ...verdict, ...kept, analyzedAt: new Date().toISOString() };
   await run.writeResults(results);
   return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
 }

@@ -80,6 +80,14 @@ export class RunDir {
   async writeResults(results: unknown): Promise<void> {
     await writeJsonAtomic(this.resultsFile, results);
   }
+  /** results.json, or null when the run has none (it crashed before writing it). */
+  async readResults(): Promise<Record<string, unknown> | null> {
+    try {
+      return JSON.parse(await fsp.readFile(this.resultsFile, "utf8")) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
   async readTest<T = Record<string, unknown>>(): Promise<T> {
     return JSON.parse(await fsp.readFile(this.testFile, "utf8")) as T;
   }

@@ -34,7 +34,7 @@ export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Wor
   const readWeight = o.readFraction ?? 0.1;
   return {
     name: "set",
-    checkers: ["set"],
+    checkers: ["set", "stats"],
     generator(worker) {
       // Unique per worker without coordination: worker w adds w, w+C, w+2C, ...
       let n = 0;

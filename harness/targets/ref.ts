@@ -228,17 +228,20 @@ export class RefClient implements KvClient {
         },
       );
       req.on("socket", (s) => {
-        s.once("connect", () => {
-          sent = true;
-        });
+        // A reused keep-alive socket is already connected: listening for "connect" on it would
+        // add a listener per request that never fires (and never goes away).
         if (!s.connecting) sent = true;
+        else
+          s.once("connect", () => {
+            sent = true;
+          });
       });
       req.setTimeout(this.o.timeoutMs, () =>
-        req.destroy(Object.assign(new Error("timeout"), { code: "timeout" })),
+        req.destroy(Object.assign(new Error("timeout"), { code: "client-timeout" })),
       );
       req.on("error", (e: NodeJS.ErrnoException) => {
         const code = e.code ?? "request-error";
-        resolve({ code, unsent: code === "ECONNREFUSED" || (!sent && code !== "timeout") });
+        resolve({ code, unsent: code === "ECONNREFUSED" || (!sent && code !== "client-timeout") });
       });
       req.end(body ?? undefined);
     });
