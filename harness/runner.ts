@@ -20,7 +20,7 @@ import { Recorder } from "./history/recorder.ts";
 import { Progress } from "./progress.ts";
 import { type ClockMechanism, ProcessRuntime } from "./runtime/process.ts";
 import type { NodeLauncher } from "./runtime/types.ts";
-import { type RunDir, Store } from "./store.ts";
+import { processCommand, type RunDir, Store } from "./store.ts";
 import { refTarget } from "./targets/ref.ts";
 import type { KvClient, Target } from "./targets/types.ts";
 
@@ -145,7 +145,8 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     pid: process.pid,
     pgid: process.pid,
     role: "harness",
-    command: [...process.argv],
+    // As /proc shows it (with tsx, process.argv differs), so cleanup can recognise it.
+    command: processCommand(process.pid) ?? [...process.argv],
     startedAt: new Date().toISOString(),
   });
 
@@ -309,10 +310,16 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     kv.close();
     await recorder.close().catch(() => {});
     if (!o.leaveRunning || crashed) await runtime.teardown();
-    else
+    else {
+      const where = nodes
+        .map((id) => `${id} http://${runtime.info(id).http.host}:${runtime.info(id).http.port}`)
+        .join(", ");
       progress.note(
-        `[${name}] leaving the cluster running (pids in ${run.pidsDir}); stop it with: npm run jepsen -- cleanup --force`,
+        `[${name}] leaving the cluster running: ${where}. Node-to-node links go through this ` +
+          "process's proxies, so it stays up: Ctrl-C stops the cluster (or, from another shell, " +
+          "npm run jepsen -- cleanup --force)",
       );
+    }
   }
   if (crashed) {
     const results = {
@@ -335,7 +342,8 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     finishedAt: new Date().toISOString(),
   };
   await run.writeResults(results);
-  await run.removePid("harness");
+  // A cluster left running keeps its harness (and proxies) alive: cleanup must know it.
+  if (!o.leaveRunning) await run.removePid("harness");
   for (const line of describeResults(verdict)) progress.note(`[${name}]   ${line}`);
   progress.note(
     `[${name}] valid: ${String(verdict.valid)}${verdict.reason ? ` (${verdict.reason})` : ""}`,
