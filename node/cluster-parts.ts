@@ -10,7 +10,7 @@ import {
   TcpTransport,
   TokenRing,
 } from "./cluster/index.ts";
-import type { LivenessView, NodeId, Ring, RpcTransport } from "./cluster/types.ts";
+import type { LivenessView, NodeId, RpcTransport } from "./cluster/types.ts";
 import type { Env } from "./env/env.ts";
 import { MemoryStorage } from "./replication/standins/memory-storage.ts";
 import type { StorageEngine, SyncMode } from "./storage/types.ts";
@@ -48,7 +48,7 @@ export interface ClusterOptions {
 
 /** What the node needs from the cluster layer. */
 export interface ClusterParts {
-  readonly ring: Ring;
+  readonly ring: TokenRing;
   readonly transport: RpcTransport;
   readonly liveness: LivenessView;
   readonly addresses: AddressBook;

@@ -31,6 +31,14 @@ export interface NodeConfig {
   vnodes: number;
   gossipIntervalMs: number;
   phiThreshold: number;
+  /** Mean time between anti-entropy rounds; 0 = only on demand (POST /admin/repair). */
+  antiEntropyIntervalMs: number;
+  /** Mean time between rebuilds of the Merkle trees from a scan; 0 = only at start. */
+  antiEntropyRebuildMs: number;
+  /** Anti-entropy bytes per second (sent plus received); 0 = unlimited. */
+  antiEntropyBytesPerSecond: number;
+  /** Tombstones are purged no earlier than this after a node first saw them (docs/node.md). */
+  tombstoneGraceMs: number;
   logLevel: "debug" | "info" | "warn" | "error";
   seed: number | null;
 }
@@ -105,6 +113,26 @@ const SETTINGS: Record<string, Setting> = {
     flag: "phi-threshold",
     type: "int",
     help: "phi-accrual threshold at which a member is believed down (8)",
+  },
+  antiEntropyIntervalMs: {
+    flag: "anti-entropy-interval-ms",
+    type: "int",
+    help: "mean time between anti-entropy rounds, ms; 0 = on demand only (60000)",
+  },
+  antiEntropyRebuildMs: {
+    flag: "anti-entropy-rebuild-ms",
+    type: "int",
+    help: "mean time between Merkle tree rebuilds from a scan, ms; 0 = at start only (3600000)",
+  },
+  antiEntropyBytesPerSecond: {
+    flag: "anti-entropy-bytes-per-second",
+    type: "int",
+    help: "anti-entropy traffic bound, bytes/s; 0 = unlimited (16777216)",
+  },
+  tombstoneGraceMs: {
+    flag: "tombstone-grace-ms",
+    type: "int",
+    help: "tombstones are kept at least this long, ms (3600000)",
   },
   logLevel: { flag: "log-level", type: "string", help: "debug | info | warn | error (info)" },
   seed: { flag: "seed", type: "int", help: "seed of the node's random source (random)" },
@@ -230,6 +258,16 @@ export function parseNodeConfig(
     vnodes: int(raw, "vnodes", DEFAULT_VNODES, 1, 4096),
     gossipIntervalMs: int(raw, "gossipIntervalMs", 1000, 10, 60_000),
     phiThreshold: int(raw, "phiThreshold", 8, 1, 100),
+    antiEntropyIntervalMs: int(raw, "antiEntropyIntervalMs", 60_000, 0, 86_400_000),
+    antiEntropyRebuildMs: int(raw, "antiEntropyRebuildMs", 3_600_000, 0, 7 * 86_400_000),
+    antiEntropyBytesPerSecond: int(
+      raw,
+      "antiEntropyBytesPerSecond",
+      16 * 1024 * 1024,
+      0,
+      2 ** 31 - 1,
+    ),
+    tombstoneGraceMs: int(raw, "tombstoneGraceMs", 3_600_000, 0, 30 * 86_400_000),
     logLevel: oneOf(raw, "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
     seed: raw.seed === undefined ? null : int(raw, "seed", 0, 0, 2 ** 31 - 1),
   };

@@ -5,14 +5,21 @@ import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
 import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
 import { NodeMetrics } from "./api/metrics.ts";
+import { SerialApi } from "./api/serial-api.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
 import type { Clock, Env } from "./env/env.ts";
+import { AntiEntropy, type AntiEntropyStats } from "./replication/anti-entropy/anti-entropy.ts";
+import {
+  NodeReplicaStore,
+  versionRecordCodec,
+} from "./replication/anti-entropy/node-replica-store.ts";
 import { encodeContextToken } from "./replication/context-token.ts";
 import { Coordinator } from "./replication/coordinator.ts";
 import { LocalReplica, loadActor, markCleanShutdown } from "./replication/replica.ts";
 import { StrictPlanner } from "./replication/replica-plan.ts";
 import type { Versions } from "./replication/versions.ts";
+import { openStrongMode } from "./strong-mode.ts";
 
 /** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
 export type NodeEnv = Env & { clock: Clock & { offsetMs: number } };
@@ -42,6 +49,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     mode: config.mode,
     maxSiblings: config.maxSiblings,
   });
+  await replica.loadCounterFloor();
 
   const known = new Map<string, { host: string; port: number }>();
   for (const [id, a] of config.peers) if (a !== null) known.set(id, a);
@@ -80,6 +88,40 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     metrics,
   });
   coordinator.registerHandlers(cluster.transport);
+  const strong = await openStrongMode(env, {
+    self: config.id,
+    dataDir: config.dataDir,
+    sync: config.sync,
+    storage,
+    replica,
+    transport: cluster.transport,
+    ring: cluster.ring,
+    liveness: cluster.liveness,
+    n: config.n,
+    timeoutMs: config.timeoutMs,
+  });
+
+  const antiEntropy = new AntiEntropy(
+    env,
+    cluster.transport,
+    new NodeReplicaStore(storage, replica),
+    versionRecordCodec,
+    cluster.ring,
+    {
+      replicas: config.n,
+      intervalMs: config.antiEntropyIntervalMs,
+      rebuildIntervalMs: config.antiEntropyRebuildMs,
+      bytesPerSecond: config.antiEntropyBytesPerSecond,
+      tombstoneGraceMs: config.tombstoneGraceMs,
+      liveness: cluster.liveness,
+    },
+  );
+  // Every change to the replica, whoever makes it, reaches the trees in per-key order.
+  replica.setChangeListener((key, record) => antiEntropy.observe(key, record));
+  // The trees build in the background; peers are told "not ready" until then.
+  antiEntropy.start().catch((e: unknown) => {
+    log.error("anti-entropy failed to start", { event: "ae_rebuild", error: String(e) });
+  });
 
   let httpHandle: HttpServerHandle | undefined;
   const backend: AdminBackend = {
@@ -95,6 +137,8 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       members: cluster.members(),
       storage: storage.stats(),
       pendingDotReservations: replica.pendingReservations,
+      antiEntropy: { ...antiEntropy.stats(), groups: antiEntropy.describe() },
+      paxos: { incarnation: strong.incarnation, voting: strong.voting, ...strong.proposer.stats() },
       config: configToJson(config),
     }),
     ring: () => cluster.describeRing(),
@@ -126,11 +170,35 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       };
     },
     metrics: () =>
-      metrics.render({
-        storage: storage.stats(),
-        cluster: cluster.stats(),
-        node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
-      }),
+      metrics.render(
+        {
+          storage: storage.stats(),
+          cluster: cluster.stats(),
+          anti_entropy: antiEntropyGauges(antiEntropy.stats()),
+          node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
+          paxos_acceptor: strong.gauges(),
+        },
+        strong.counters(),
+      ),
+    repair: async (opts) => {
+      // A repair asked for right after start waits (bounded) for the trees to be built.
+      if (!antiEntropy.ready) {
+        let timer: { cancel(): void } | undefined;
+        const waited = await Promise.race([
+          antiEntropy.whenReady().then(() => true),
+          new Promise<boolean>((resolve) => {
+            timer = env.timers.after(REPAIR_READY_WAIT_MS, () => resolve(false));
+          }),
+        ]);
+        timer?.cancel();
+        if (!waited)
+          throw Object.assign(new Error("the Merkle trees are still being built; try again"), {
+            code: "not_ready",
+          });
+      }
+      const report = await antiEntropy.repair(opts);
+      return { ...report };
+    },
   };
   const admin = new AdminApi(config.adminToken, backend, config.maxKeyBytes);
   const api = new ClientApi({
@@ -139,6 +207,14 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
     admin,
     log,
+    serial: new SerialApi({
+      proposer: strong.proposer,
+      mode: config.mode,
+      maxValueBytes: config.maxValueBytes,
+      maxTimeoutMs: config.maxTimeoutMs,
+      encodeContext: encodeContextToken,
+      log,
+    }),
   });
   httpHandle = await startHttpServer(api, metrics, log, config.host, config.httpPort);
   const http = { host: httpHandle.host, port: httpHandle.port };
@@ -152,6 +228,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       stopping ??= (async () => {
         log.info("stopping", { event: "stopping" });
         await httpHandle.close();
+        await antiEntropy.stop();
         await cluster.close();
         await markCleanShutdown(storage);
         await storage.close();
@@ -160,6 +237,19 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       return stopping;
     },
   };
+}
+
+/** How long POST /admin/repair waits for the trees of a node that just started. */
+const REPAIR_READY_WAIT_MS = 30_000;
+
+/** Anti-entropy figures for /metrics: counters and gauges, `ready` as 0/1. */
+function antiEntropyGauges(s: AntiEntropyStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s)) {
+    const name = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    out[name] = typeof v === "boolean" ? (v ? 1 : 0) : v;
+  }
+  return out;
 }
 
 /** JSON for GET /admin/local/{key}: the raw versions this replica holds. */

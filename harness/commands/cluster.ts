@@ -139,10 +139,10 @@ async function status(argv: string[]): Promise<number> {
     if (up) {
       try {
         const m = (await getJson(`${x.http}/admin/members`, state.adminToken)) as {
-          members: { id: string; status: string }[];
+          members: { id: string; state: string }[];
         };
-        view = m.members.map((mm) => `${mm.id}:${mm.status}`).join(" ");
-        if (m.members.some((mm) => mm.status !== "alive")) healthy = false;
+        view = m.members.map((mm) => `${mm.id}:${mm.state}`).join(" ");
+        if (m.members.some((mm) => mm.state !== "alive")) healthy = false;
         ring ??= (await getJson(`${x.http}/admin/ring`, state.adminToken)) as typeof ring;
       } catch (e) {
         view = `http error: ${(e as Error).message}`;

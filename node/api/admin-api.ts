@@ -27,7 +27,13 @@ export interface AdminBackend {
   setPeers(peers: Record<string, string>): Record<string, unknown>;
   /** Prometheus text. */
   metrics(): string;
+  /** Runs one anti-entropy round now (with `peers`, only with those) and reports what it did.
+   * Rejects with an error whose `code` is `busy`, `not_ready` or `stopped` when it cannot run. */
+  repair?(opts: { peers?: string[] }): Promise<Record<string, unknown>>;
 }
+
+/** Refusals of POST /admin/repair that a later retry may not meet. */
+const REPAIR_UNAVAILABLE = new Set(["busy", "not_ready", "stopped"]);
 
 const MAX_ADMIN_BODY = 64 * 1024;
 /** Clock offsets beyond ±10 years are surely mistakes. */
@@ -117,6 +123,53 @@ export class AdminApi implements AdminRoutes {
         }
         return jsonResponse(200, this.backend.setClockOffset(offset));
       });
+    }
+    if (path === "/admin/repair") {
+      if (method !== "POST") return notAllowed(op, method, "POST");
+      return {
+        kind: "body",
+        op,
+        maxBody: MAX_ADMIN_BODY,
+        tooLarge: () =>
+          errorResponse(
+            413,
+            "bad_request",
+            `admin bodies are at most ${MAX_ADMIN_BODY} bytes`,
+            true,
+          ),
+        handle: async (body) => {
+          let peers: string[] | undefined;
+          if (body.length > 0) {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(Buffer.from(body).toString("utf8"));
+            } catch {
+              return errorResponse(400, "bad_request", "the body must be JSON (or empty)", true);
+            }
+            const p = (parsed as { peers?: unknown } | null)?.peers;
+            if (p !== undefined) {
+              if (!Array.isArray(p) || p.some((x) => typeof x !== "string"))
+                return errorResponse(
+                  400,
+                  "bad_request",
+                  'expected {"peers": ["<node id>", ...]} or an empty body',
+                  true,
+                );
+              peers = p as string[];
+            }
+          }
+          if (!this.backend.repair)
+            return errorResponse(501, "not_implemented", "this node has no anti-entropy", true);
+          try {
+            return jsonResponse(200, await this.backend.repair(peers ? { peers } : {}));
+          } catch (e) {
+            const code = (e as { code?: unknown }).code;
+            if (typeof code === "string" && REPAIR_UNAVAILABLE.has(code))
+              return errorResponse(503, code, (e as Error).message, true);
+            return errorResponse(500, "internal", `repair failed: ${(e as Error).message}`, false);
+          }
+        },
+      };
     }
     if (path === "/admin/peers") {
       return post((b) => {

@@ -19,6 +19,7 @@ import {
   jsonResponse,
   type Route,
 } from "./http-types.ts";
+import type { SerialApi } from "./serial-api.ts";
 
 export interface ApiLimits {
   /** Longest key after percent-decoding, bytes. */
@@ -38,6 +39,8 @@ export interface ClientApiDeps {
   limits: ApiLimits;
   admin: AdminRoutes | null;
   log: Logger;
+  /** Strong mode (POST /kv/{key}/cas, consistency=serial); absent: those answer 501/400. */
+  serial?: SerialApi | null;
 }
 
 export const CONTEXT_HEADER = "x-quorumlab-context";
@@ -89,7 +92,9 @@ export class ClientApi {
           : method === "DELETE"
             ? "delete"
             : "other";
-    if (suffix === "/cas") {
+    const serial = this.deps.serial ?? null;
+    const isCas = suffix === "/cas";
+    if (isCas && serial === null) {
       return respond(
         "cas",
         errorResponse(
@@ -100,23 +105,21 @@ export class ClientApi {
         ),
       );
     }
-    if (suffix !== "") {
+    if (suffix !== "" && !isCas) {
       return respond(
         op,
         errorResponse(404, "no_route", "a key is one path segment: /kv/{key}", true),
       );
     }
-    if (op === "other") {
+    if (isCas && method !== "POST") {
       return respond(
-        op,
+        "cas",
         errorResponse(
           405,
           "method_not_allowed",
-          `${method} is not allowed on /kv/{key}; use GET, PUT or DELETE`,
+          `${method} is not allowed on /kv/{key}/cas; use POST`,
           true,
-          {
-            allow: "GET, PUT, DELETE",
-          },
+          { allow: "POST" },
         ),
       );
     }
@@ -140,11 +143,43 @@ export class ClientApi {
         ),
       );
     }
+    if (isCas && serial !== null) {
+      try {
+        const timeout = serial.timeoutOption(parseQuery(query, ["timeout"], method));
+        return serial.route("cas", key, timeout, headers);
+      } catch (e) {
+        return respond("cas", errorResponse(400, "bad_option", (e as Error).message, true));
+      }
+    }
+    if (op === "other") {
+      return respond(
+        op,
+        errorResponse(
+          405,
+          "method_not_allowed",
+          `${method} is not allowed on /kv/{key}; use GET, PUT or DELETE`,
+          true,
+          {
+            allow: "GET, PUT, DELETE",
+          },
+        ),
+      );
+    }
     let opts: Options;
     try {
       opts = parseQuery(query, op === "get" ? READ_OPTIONS : WRITE_OPTIONS, method);
     } catch (e) {
       return respond(op, errorResponse(400, "bad_option", (e as Error).message, true));
+    }
+    if (serial !== null && opts.get("consistency") === "serial") {
+      try {
+        return serial.route(op, key, serial.timeoutOption(opts), headers);
+      } catch (e) {
+        return respond(
+          `serial_${op}`,
+          errorResponse(400, "bad_option", (e as Error).message, true),
+        );
+      }
     }
     let context: ClientContext | null = null;
     if (op !== "get") {

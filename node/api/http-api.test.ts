@@ -157,7 +157,7 @@ describe("HTTP API of one node", () => {
     expect(((await nf.json()) as { siblings: unknown[] }).siblings).toEqual([]);
   });
 
-  it("maps consistency levels, treats an empty context header as none, refuses serial and cas", async () => {
+  it("maps consistency levels, treats an empty context header as none, serves serial and cas", async () => {
     expect((await fetch(`${base}/kv/c?consistency=all`, { method: "PUT", body: "1" })).status).toBe(
       204,
     );
@@ -165,12 +165,26 @@ describe("HTTP API of one node", () => {
     expect(
       (await fetch(`${base}/kv/c`, { method: "PUT", body: "2", headers: { [CTX]: "" } })).status,
     ).toBe(204);
+    // Serial operations see only serially written values (docs/consistency.md).
     const s = await fetch(`${base}/kv/c?consistency=serial`);
-    expect(s.status).toBe(400);
-    expect(((await s.json()) as { error: string }).error).toBe("bad_option");
-    const cas = await fetch(`${base}/kv/c/cas`, { method: "POST", body: "{}" });
-    expect(cas.status).toBe(501);
-    expect(await cas.json()).toMatchObject({ error: "not_implemented", definite: true });
+    expect(s.status).toBe(404);
+    const bad = await fetch(`${base}/kv/c/cas`, { method: "POST", body: "{}" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "bad_request", definite: true });
+    const cas = await fetch(`${base}/kv/c/cas`, {
+      method: "POST",
+      body: JSON.stringify({ expected: null, value: Buffer.from("3").toString("base64") }),
+    });
+    expect(cas.status).toBe(200);
+    expect(await (await fetch(`${base}/kv/c?consistency=serial`)).text()).toBe("3");
+    // The committed value is visible to ordinary reads too, as a sibling of the ordinary writes
+    // it is not ordered with (vclock mode).
+    const plain = await fetch(`${base}/kv/c`, { headers: { accept: "application/json" } });
+    const values = ((await plain.json()) as { siblings: { value: string }[] }).siblings.map((x) =>
+      Buffer.from(x.value, "base64").toString(),
+    );
+    expect(values).toContain("3");
+    expect(values.length).toBeGreaterThan(1);
   });
 
   it("guards the admin API with the token, and closes it when none is configured", async () => {

@@ -37,6 +37,11 @@ function label(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
+/** camelCase → snake_case (Prometheus naming). */
+function snake(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 /** Prometheus metric names allow [a-zA-Z0-9_:]; anything else becomes "_". */
 export function metricName(s: string): string {
   return s.replace(/[^a-zA-Z0-9_:]/g, "_");
@@ -93,8 +98,12 @@ export class NodeMetrics implements ReplicationMetrics {
   }
 
   /** The scrape body. `gauges` are sampled now (storage statistics, transport, ...), name → value;
-   * names are prefixed and sanitised. */
-  render(gauges: Record<string, Record<string, number>>): string {
+   * names are prefixed and sanitised. `counters` are monotonic totals kept elsewhere (the Paxos
+   * proposer and acceptor), rendered as `quorumlab_<group>_<name>_total`. */
+  render(
+    gauges: Record<string, Record<string, number>>,
+    counters: Record<string, Record<string, number>> = {},
+  ): string {
     const out: string[] = [];
     out.push("# HELP quorumlab_http_requests_total Client HTTP requests by operation and status.");
     out.push("# TYPE quorumlab_http_requests_total counter");
@@ -137,6 +146,14 @@ export class NodeMetrics implements ReplicationMetrics {
     );
     out.push("# TYPE quorumlab_forwarded_writes_total counter");
     out.push(`quorumlab_forwarded_writes_total ${this.forwards}`);
+    for (const [group, values] of Object.entries(counters)) {
+      for (const [k, v] of Object.entries(values)) {
+        if (!Number.isFinite(v)) continue;
+        const name = `quorumlab_${metricName(group)}_${metricName(snake(k))}_total`;
+        out.push(`# TYPE ${name} counter`);
+        out.push(`${name} ${v}`);
+      }
+    }
     for (const [group, values] of Object.entries(gauges)) {
       for (const [k, v] of Object.entries(values)) {
         if (!Number.isFinite(v)) continue;

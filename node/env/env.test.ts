@@ -74,6 +74,23 @@ describe("real file system", () => {
     expect(await fs.size(join(dir, "missing"))).toBe(-1);
     await fs.remove(join(dir, "missing"));
   });
+
+  it("offers synchronous appends and positional reads", async () => {
+    const fs = realFileSystem;
+    const p = join(dir, "s.log");
+    const f = await fs.openAppend(p);
+    f.appendSync!(new Uint8Array([9, 8, 7]));
+    await f.append(new Uint8Array([6]));
+    f.appendSync!(new Uint8Array([5]));
+    expect(f.size).toBe(5);
+    await f.sync();
+    await f.close();
+    const r = await fs.openRead(p);
+    expect([...r.readSync!(1, 3)]).toEqual([8, 7, 6]);
+    expect([...r.readSync!(3, 100)]).toEqual([6, 5]);
+    expect([...r.readSync!(10, 4)]).toEqual([]);
+    await r.close();
+  });
 });
 
 describe("real network", () => {

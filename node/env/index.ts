@@ -11,3 +11,4 @@ export {
   SkewableClock,
   silentLogger,
 } from "./real.ts";
+export { type FsOp, SimFileSystem, SimFsError, type UnsyncedFate } from "./sim-fs.ts";

@@ -66,6 +66,11 @@ class RealAppendFile implements AppendFile {
       off += bytesWritten;
     }
   }
+  appendSync(data: Uint8Array): void {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(this.handle.fd, data, off, data.length - off);
+    this.size += data.length;
+  }
   async sync(): Promise<void> {
     await this.handle.datasync();
   }
@@ -90,6 +95,29 @@ class RealReadFile implements ReadFile {
       off += bytesRead;
     }
     return off === n ? buf : buf.subarray(0, off);
+  }
+  readSync(position: number, length: number): Uint8Array {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    // Unpooled (a cached block must not pin a shared pool slab) and not zero-filled (every byte
+    // is about to be overwritten).
+    const buf = Buffer.allocUnsafeSlow(n);
+    let off = 0;
+    while (off < n) {
+      const got = fs.readSync(this.handle.fd, buf, off, n - off, position + off);
+      if (got === 0) break;
+      off += got;
+    }
+    return off === n ? buf : buf.subarray(0, off);
+  }
+  readIntoSync(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    let off = 0;
+    while (off < n) {
+      const got = fs.readSync(this.handle.fd, target, targetOffset + off, n - off, position + off);
+      if (got === 0) break;
+      off += got;
+    }
+    return off;
   }
   async close(): Promise<void> {
     await this.handle.close();

@@ -30,6 +30,8 @@ export const KEYSPACE = {
 const utf8 = new TextEncoder();
 const META_ACTOR = metaKey("actor");
 const META_CLEAN = metaKey("clean-shutdown");
+/** `<actor> <counter>`: the highest counter of that actor found in a purged tombstone's context. */
+const META_FLOOR = metaKey("counter-floor");
 
 function metaKey(name: string): Uint8Array {
   const n = utf8.encode(name);
@@ -99,7 +101,14 @@ export interface ApplyResult {
   state: Versions;
 }
 
+/** Told of every change to a key's stored record (undefined: the key was purged), from inside the
+ * key's lock, so listeners see each key's changes in the order they were applied. */
+export type ReplicaChangeListener = (key: Uint8Array, record: Uint8Array | undefined) => void;
+
 export class LocalReplica {
+  private listener: ReplicaChangeListener | undefined;
+  /** Every dot this actor mints has a counter above this (raised when a purge forgets some). */
+  private counterFloor = 0;
   /** Tail of the per-key chain of pending merges; entries vanish when their chain drains. */
   private readonly locks = new Map<string, Promise<void>>();
   /** Highest counter minted per key whose local apply has not landed yet. */
@@ -117,6 +126,61 @@ export class LocalReplica {
 
   get mode(): ConflictMode {
     return this.options.mode;
+  }
+
+  /** Sets the one listener told of every change (anti-entropy's Merkle trees follow it). */
+  setChangeListener(listener: ReplicaChangeListener | undefined): void {
+    this.listener = listener;
+  }
+
+  /** Times the change listener threw (the change itself was stored; the error is not the
+   * writer's). */
+  listenerErrors = 0;
+
+  private notify(key: Uint8Array, record: Uint8Array | undefined): void {
+    try {
+      this.listener?.(key, record);
+    } catch {
+      this.listenerErrors++;
+    }
+  }
+
+  /** Loads the counter floor a previous run of this actor left (call once, before serving). */
+  async loadCounterFloor(): Promise<void> {
+    const raw = await this.storage.get(META_FLOOR);
+    if (raw === undefined) return;
+    const [actor, counter] = new TextDecoder().decode(raw).split(" ");
+    if (actor === this.actor && Number.isSafeInteger(Number(counter)))
+      this.counterFloor = Number(counter);
+  }
+
+  /**
+   * Removes the key's record if `shouldPurge(record)` holds for what is stored now, under the key's
+   * lock. In vclock mode the record's context may name dots of this actor; once it is gone nothing
+   * would stop this actor from minting those counters again (and a replica that still holds the
+   * tombstone would drop such a write as already seen), so the floor under every counter this actor
+   * mints is raised past them first, durably and atomically with the removal.
+   */
+  purge(key: Uint8Array, shouldPurge: (record: Uint8Array) => boolean): Promise<boolean> {
+    return this.locked(key, async () => {
+      const sk = dataKey(key);
+      const raw = await this.storage.get(sk);
+      if (raw === undefined || !shouldPurge(raw)) return false;
+      const state = this.decode(key, raw);
+      const top = state?.mode === "vclock" ? state.context.maxCounter(this.actor) : 0;
+      if (top > this.counterFloor) {
+        await this.storage.write([
+          { type: "put", key: META_FLOOR, value: utf8.encode(`${this.actor} ${top}`) },
+          { type: "delete", key: sk },
+        ]);
+        this.counterFloor = top;
+      } else {
+        await this.storage.delete(sk);
+      }
+      this.decoded.delete(lockName(key));
+      this.notify(key, undefined);
+      return true;
+    });
   }
 
   async get(key: Uint8Array): Promise<Versions | undefined> {
@@ -166,6 +230,7 @@ export class LocalReplica {
       await this.storage.put(sk, raw);
       this.remember(lockName(key), raw, merged);
       this.release(key, merged);
+      this.notify(key, raw);
       return { changed: true, state: merged };
     });
   }
@@ -188,7 +253,11 @@ export class LocalReplica {
         throw new ReplicationError("internal", "stored version is not in vclock mode", false);
       }
       const k = lockName(key);
-      const base = Math.max(local?.context.maxCounter(this.actor) ?? 0, this.reserved.get(k) ?? 0);
+      const base = Math.max(
+        local?.context.maxCounter(this.actor) ?? 0,
+        this.reserved.get(k) ?? 0,
+        this.counterFloor,
+      );
       const ctx = context ?? local?.context ?? CausalContext.EMPTY;
       if (ctx.maxCounter(this.actor) > base) {
         throw new ReplicationError(

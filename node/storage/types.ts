@@ -20,6 +20,19 @@ export interface ScanOptions {
   limit?: number;
 }
 
+export interface CompactOptions {
+  /** Merge every table into one (dropping every tombstone whose grace period is over), instead of
+   * only what the size-tiered picker asks for. */
+  full?: boolean;
+}
+
+/** What the engine holds for a key: a value, or a tombstone (a delete not yet purged). */
+export type StoredEntry =
+  | { kind: "value"; value: Uint8Array }
+  | { kind: "tombstone" /** wall-clock ms (env.clock.now()) of the delete */; deletedAt: number };
+
+export type ScanEntry = { key: Uint8Array } & StoredEntry;
+
 export interface StorageEngine {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   /** Resolves once the write is acknowledged under the engine's sync mode. */
@@ -32,8 +45,8 @@ export interface StorageEngine {
   scan(opts?: ScanOptions): AsyncIterable<[key: Uint8Array, value: Uint8Array]>;
   /** Flushes the memtable to an SSTable and waits for it. */
   flush(): Promise<void>;
-  /** Runs compaction until no tier needs it. */
-  compact(): Promise<void>;
+  /** Runs compaction until no tier needs it (or, with `full`, merges everything). */
+  compact(opts?: CompactOptions): Promise<void>;
   stats(): Record<string, number>;
   close(): Promise<void>;
 }

@@ -1,0 +1,127 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { compareBytes } from "./coding.ts";
+import { KIND_PUT, KIND_TOMBSTONE } from "./entry.ts";
+import { LOOKUP_FOUND, type MemLookup, Memtable } from "./memtable.ts";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const out = (): MemLookup => ({
+  kind: KIND_PUT,
+  buf: new Uint8Array(0),
+  off: 0,
+  len: 0,
+  deletedAt: 0,
+});
+
+function put(m: Memtable, seq: number, key: Uint8Array, value: Uint8Array): void {
+  const buf = new Uint8Array(key.length + value.length);
+  buf.set(key);
+  buf.set(value, key.length);
+  m.apply(seq, KIND_PUT, buf, 0, key.length, key.length, value.length, 0);
+}
+
+function del(m: Memtable, seq: number, key: Uint8Array, at: number): void {
+  m.apply(seq, KIND_TOMBSTONE, key, 0, key.length, 0, 0, at);
+}
+
+function collect(m: Memtable, snap?: number): Array<[string, string | null]> {
+  const c = m.cursor(snap);
+  const rows: Array<[string, string | null]> = [];
+  for (c.seekToFirst(); c.valid; c.next()) {
+    const k = hex(c.keyBuf.subarray(c.keyOff, c.keyOff + c.keyLen));
+    rows.push([
+      k,
+      c.kind === KIND_PUT ? hex(c.valBuf.subarray(c.valOff, c.valOff + c.valLen)) : null,
+    ]);
+  }
+  return rows;
+}
+
+describe("memtable", () => {
+  it("agrees with a sorted Map model under random puts and deletes", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            del: fc.boolean(),
+            key: fc.uint8Array({ maxLength: 4 }),
+            value: fc.uint8Array({ maxLength: 40 }),
+          }),
+          { maxLength: 300 },
+        ),
+        (ops) => {
+          const m = new Memtable();
+          const model = new Map<string, { key: Uint8Array; value: Uint8Array | null }>();
+          let seq = 1;
+          for (const op of ops) {
+            if (op.del) del(m, seq++, op.key, 5);
+            else put(m, seq++, op.key, op.value);
+            model.set(hex(op.key), { key: op.key, value: op.del ? null : op.value });
+          }
+          const expected = [...model.values()]
+            .sort((a, b) => compareBytes(a.key, b.key))
+            .map((e): [string, string | null] => [
+              hex(e.key),
+              e.value === null ? null : hex(e.value),
+            ]);
+          expect(collect(m)).toEqual(expected);
+          expect(m.entries).toBe(model.size);
+          const o = out();
+          for (const e of model.values()) {
+            expect(m.get(e.key, o)).toBe(LOOKUP_FOUND);
+            expect(o.kind).toBe(e.value === null ? KIND_TOMBSTONE : KIND_PUT);
+            if (e.value !== null)
+              expect(hex(o.buf.subarray(o.off, o.off + o.len))).toBe(hex(e.value));
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("seeks to the first key at or after a target", () => {
+    const m = new Memtable();
+    for (const [i, k] of ["b", "d", "f"].entries()) put(m, i + 1, Buffer.from(k), Buffer.from("v"));
+    const c = m.cursor();
+    c.seek(Buffer.from("c"));
+    expect(Buffer.from(c.keyBuf.subarray(c.keyOff, c.keyOff + c.keyLen)).toString()).toBe("d");
+    c.seek(Buffer.from("f"));
+    expect(c.valid).toBe(true);
+    c.seek(Buffer.from("g"));
+    expect(c.valid).toBe(false);
+  });
+
+  it("keeps replaced versions for a snapshot only while asked to", () => {
+    const m = new Memtable();
+    const k = Buffer.from("k");
+    put(m, 1, k, Buffer.from("one"));
+    put(m, 2, Buffer.from("a"), Buffer.from("x"));
+    m.retainVersions = true;
+    put(m, 3, k, Buffer.from("two"));
+    del(m, 4, Buffer.from("a"), 9);
+    put(m, 5, Buffer.from("z"), Buffer.from("new"));
+    // A snapshot at seq 2 sees the old values and not the later key.
+    expect(collect(m, 2)).toEqual([
+      [hex(Buffer.from("a")), hex(Buffer.from("x"))],
+      [hex(k), hex(Buffer.from("one"))],
+    ]);
+    expect(collect(m)).toEqual([
+      [hex(Buffer.from("a")), null],
+      [hex(k), hex(Buffer.from("two"))],
+      [hex(Buffer.from("z")), hex(Buffer.from("new"))],
+    ]);
+    m.retainVersions = false;
+    m.dropOlderVersions();
+    put(m, 6, k, Buffer.from("three"));
+    expect(collect(m, 2)).toEqual([]);
+  });
+
+  it("counts its bytes so the engine can bound it", () => {
+    const m = new Memtable();
+    const before = m.bytes;
+    put(m, 1, new Uint8Array(16), new Uint8Array(100));
+    expect(m.bytes - before).toBeGreaterThanOrEqual(116);
+    put(m, 2, new Uint8Array(16), new Uint8Array(100_000));
+    expect(m.bytes - before).toBeGreaterThanOrEqual(100_116);
+  });
+});
