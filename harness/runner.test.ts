@@ -112,6 +112,11 @@ describe("runTest against the reference node", () => {
     const adds = ops.filter((o) => o.f === "add" && o.type === "invoke").map((o) => o.value);
     expect(new Set(adds).size).toBe(adds.length);
 
+    // The run's report (reports/), and the final phase's repair round on every node.
+    expect(outcome.report).toBe(path.join(dir, "report.html"));
+    expect(readFileSync(outcome.report!, "utf8")).toMatch(/^<!doctype html>/i);
+    expect(Object.keys(results.final.repair).sort()).toEqual(["n1", "n2", "n3"]);
+
     // Node logs, one per node, each with its ready line (twice for a restarted node).
     for (const n of ["n1", "n2", "n3"])
       expect(readFileSync(path.join(dir, "nodes", `${n}.log`), "utf8")).toContain(
@@ -140,8 +145,8 @@ describe("runTest against the reference node", () => {
   it("catches the planted weakness: W=1, R=1, no read repair, partitioned at the end — diverged replicas", async () => {
     // Both halves keep acknowledging writes to the same five keys (W=1), the links are reset (no
     // held message is delivered after the heal), the main phase ends inside the second partition
-    // (faults at 3–6 s and 9–12 s, limit 10 s), nothing repairs (no read repair, no anti-entropy
-    // pass), and each final read (R=1) is answered by the node's own replica first. So the sides'
+    // (faults at 3–6 s and 9–12 s, limit 10 s), nothing repairs (no read repair, no anti-entropy,
+    // no repair round before the final reads), and each final read (R=1) is answered by the node's own replica first. So the sides'
     // final reads disagree on some key: certain, not lucky.
     const outcome = await runTest(
       options({
@@ -151,6 +156,7 @@ describe("runTest against the reference node", () => {
         consistency: "one",
         seed: 11,
         nodeSettings: { ...UNSAFE_SETTINGS },
+        finalRepair: false,
         faultOptions: { partitionKinds: ["halves"], partitionMode: "reset" },
       }),
       { out: sink },
@@ -167,6 +173,7 @@ describe("runTest against the reference node", () => {
     expect(key.finalReads.map((r) => r.node).sort()).toEqual(["n1", "n2", "n3"]);
     const test = JSON.parse(readFileSync(path.join(outcome.runDir, "test.json"), "utf8"));
     expect(test.settings).toMatchObject({ w: 1, r: 1, "read-repair": "off" });
+    expect(outcome.results.final).toMatchObject({ repair: "off" });
   }, 120_000);
 
   it("a node that cannot start makes the run crash (255) and still tears down", async () => {

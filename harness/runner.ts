@@ -3,9 +3,11 @@
 // heals everything), final (repair wait and final reads), teardown, check.
 
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { createInterface } from "node:readline";
 import { type FaultName, type FaultOptions, NemesisSchedule } from "../nemesis/index.ts";
+import { generateRunReport } from "../reports/run/run-report.ts";
 import {
   type Consistency,
   makeWorkload,
@@ -48,6 +50,8 @@ export interface TestOptions {
   requestTimeoutMs?: number;
   /** Bound on waiting for repair and hints before the final reads (s). */
   finalWaitS?: number;
+  /** Ask every node for an anti-entropy round before the final reads (default true). */
+  finalRepair?: boolean;
   /** Clock bump size for the clock nemesis (ms). */
   clockSkewMs?: number;
   /** Narrows the nemesis' choices (partition kinds and mode, kill/pause targets, clock kinds and
@@ -74,6 +78,45 @@ export interface RunOutcome {
   runDir: string;
   results: Record<string, unknown>;
   crashed?: string;
+  /** The run's report.html, when it could be written. */
+  report?: string;
+}
+
+/** The stand-ins the nodes said they ran on (log lines with `"event":"standin"`, e.g. in-memory
+ * storage): a result that depends on the missing part must say so. One entry per part. */
+export async function standInsOf(logFiles: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const file of logFiles) {
+    let lines: ReturnType<typeof createInterface>;
+    try {
+      lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
+      for await (const line of lines) {
+        if (!line.includes('"standin"')) continue;
+        try {
+          const o = JSON.parse(line) as { event?: string; part?: string; msg?: string };
+          if (o.event === "standin") out[o.part ?? "unknown"] = o.msg ?? "";
+        } catch {
+          // Not a JSON log line.
+        }
+      }
+    } catch {
+      // No log (the node never started).
+    }
+  }
+  return out;
+}
+
+/** Writes the run's report.html (reports/); a report that cannot be written is a warning, never
+ * a failed run: the verdict is in results.json either way. */
+async function writeReport(dir: string, note: (line: string) => void): Promise<string | undefined> {
+  try {
+    const r = await generateRunReport(dir);
+    for (const w of r.warnings) note(`report: ${w}`);
+    return r.path;
+  } catch (err) {
+    note(`report.html could not be written: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 export function defaultTestName(
@@ -244,6 +287,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
           nodes: refs(),
           kv,
           maxWaitMs: (o.finalWaitS ?? 30) * 1000,
+          repair: o.finalRepair !== false,
           log: (l) => progress.note(`[${name}] ${l}`),
         });
       if (workload.finalGenerator) {
@@ -330,25 +374,45 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     };
     await run.writeResults(results);
     await run.removePid("harness");
-    return { valid: "unknown", exitCode: 255, runDir: run.dir, results, crashed: crashed.message };
+    const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
+    return {
+      valid: "unknown",
+      exitCode: 255,
+      runDir: run.dir,
+      results,
+      crashed: crashed.message,
+      ...(report ? { report } : {}),
+    };
   }
   setPhase("check");
   const test = await run.readTest();
   const verdict = await checkRun(run.historyFile, test, workload.checkers);
+  const standIns = await standInsOf(nodes.map((id) => run.nodeLog(id)));
   const results = {
     ...verdict,
     counts: recorder.counts,
     final: finalInfo,
+    ...(Object.keys(standIns).length > 0 ? { standIns } : {}),
     finishedAt: new Date().toISOString(),
   };
   await run.writeResults(results);
   // A cluster left running keeps its harness (and proxies) alive: cleanup must know it.
   if (!o.leaveRunning) await run.removePid("harness");
   for (const line of describeResults(verdict)) progress.note(`[${name}]   ${line}`);
+  for (const [part, msg] of Object.entries(standIns))
+    progress.note(`[${name}] note: the nodes ran on a stand-in ${part}: ${msg}`);
   progress.note(
     `[${name}] valid: ${String(verdict.valid)}${verdict.reason ? ` (${verdict.reason})` : ""}`,
   );
-  return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
+  const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
+  if (report) progress.note(`[${name}] report: ${report}`);
+  return {
+    valid: verdict.valid,
+    exitCode: exitCodeFor(verdict.valid),
+    runDir: run.dir,
+    results,
+    ...(report ? { report } : {}),
+  };
 }
 
 /** Re-runs the checkers on a stored run (`jepsen analyze`). */
@@ -361,9 +425,18 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   // Keep what only the run knew (op counts, the final phase's repair wait, when it finished).
   const before = (await run.readResults()) ?? {};
   const kept = Object.fromEntries(
-    ["counts", "final", "finishedAt"].filter((k) => k in before).map((k) => [k, before[k]]),
+    ["counts", "final", "standIns", "finishedAt"]
+      .filter((k) => k in before)
+      .map((k) => [k, before[k]]),
   );
   const results = { ...verdict, ...kept, analyzedAt: new Date().toISOString() };
   await run.writeResults(results);
-  return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
+  const report = await writeReport(run.dir, (l) => process.stderr.write(`${l}\n`));
+  return {
+    valid: verdict.valid,
+    exitCode: exitCodeFor(verdict.valid),
+    runDir: run.dir,
+    results,
+    ...(report ? { report } : {}),
+  };
 }

@@ -2,10 +2,13 @@
 // not lucky — that every test's seed really plans the faults its story needs (the plan depends on
 // the seed alone, so checking it here on a fake runtime checks every real run).
 
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { NemesisSchedule } from "../nemesis/index.ts";
 import { streamRandom } from "./generator.ts";
-import type { TestOptions } from "./runner.ts";
+import { standInsOf, type TestOptions } from "./runner.ts";
 import { FakeRuntime } from "./runtime/testing/fake-runtime.ts";
 import { DEFAULT_SUITE, formatSummary, runSuite, type SuiteTest } from "./suite.ts";
 
@@ -70,7 +73,7 @@ describe("runSuite", () => {
       ["a", 9],
       ["b", 9],
     ]);
-    const table = formatSummary(rows, (d) => `${d}/report.html`);
+    const table = formatSummary(rows, (r) => `${r.runDir}/report.html`);
     expect(table).toMatch(/^test\s+expected\s+got/);
     expect(table).toContain("DIFFERS");
     expect(table).toContain("/store/b/report.html");
@@ -106,6 +109,40 @@ describe("runSuite", () => {
       only: ["b"],
     });
     expect(seeds).toEqual([77]);
+  });
+});
+
+describe("stand-ins", () => {
+  it("a differing result on nodes that ran stand-ins names them; a matching one does not", async () => {
+    const fake = async (o: TestOptions) => ({
+      valid: false as const,
+      exitCode: 1,
+      runDir: `/s/${o.name}`,
+      results: {
+        reason: "set: 3 lost",
+        standIns: { storage: "using the in-memory storage stand-in" },
+      },
+    });
+    const { rows } = await runSuite([test("a", true), test("b", false)], base, { out: sink }, fake);
+    expect(rows[0]!.reason).toBe(
+      "set: 3 lost — note: the nodes ran on stand-ins (storage: using the in-memory storage stand-in)",
+    );
+    expect(rows[1]!.reason).toBe("set: 3 lost");
+  });
+
+  it("standInsOf reads the nodes' standin log lines, once per part", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "ql-standin-"));
+    try {
+      const a = path.join(dir, "n1.log");
+      const line = (part: string) =>
+        JSON.stringify({ level: "warn", msg: `${part} stand-in`, event: "standin", part });
+      await writeFile(a, `# not json\n${line("storage")}\n${line("storage")}\n{"event":"ready"}\n`);
+      expect(await standInsOf([a, path.join(dir, "missing.log")])).toEqual({
+        storage: "storage stand-in",
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -170,6 +207,16 @@ describe("DEFAULT_SUITE plans the faults each story needs", () => {
     ).toEqual(["halves/reset", "bridge/drop"]);
   });
 
+  it("serial-register-partition-kill: isolates a node, then kills a majority", async () => {
+    const p = await plan(byName("serial-register-partition-kill"));
+    const starts = p.filter((s) => s.f === "start-partition" || s.f === "kill");
+    expect(starts.map((s) => [s.f, s.value.kind ?? s.value.targeting])).toEqual([
+      ["start-partition", "isolate-one"],
+      ["kill", "majority"],
+    ]);
+    expect(cuts(starts[0]!)).toBe(true);
+  });
+
   it("set-partition-kill: kills the whole cluster at least once, and partitions it", async () => {
     const p = await plan(byName("set-partition-kill"));
     expect(p.map((s) => s.f)).toEqual([
@@ -208,6 +255,12 @@ describe("DEFAULT_SUITE plans the faults each story needs", () => {
     const last = p.filter((s) => s.f === "start-partition").at(-1)!;
     expect(last.value).toMatchObject({ kind: "halves", mode: "reset" });
     expect(cuts(last)).toBe(true);
-    expect(t.options.nodeSettings).toMatchObject({ w: 1, r: 1, "read-repair": "off" });
+    expect(t.options.nodeSettings).toMatchObject({
+      w: 1,
+      r: 1,
+      "read-repair": "off",
+      "anti-entropy-interval-ms": 0,
+    });
+    expect(t.options.finalRepair).toBe(false);
   });
 });

@@ -24,9 +24,15 @@ export interface SuiteTest {
     Pick<TestOptions, "workload" | "nemesis" | "consistency" | "conflictMode" | "seed">;
 }
 
-/** Node settings of the planted weakness: the smallest quorums and no read repair (and, once the
- * node has the switch, no hinted handoff), names per docs/node.md. */
-export const UNSAFE_SETTINGS = { w: 1, r: 1, "read-repair": "off" } as const;
+/** Node settings of the planted weakness: the smallest quorums, no read repair, no periodic
+ * anti-entropy (and, once the node has the switch, no hinted handoff), names per docs/node.md.
+ * Such a test also sets `finalRepair: false`: nobody asks for a repair round either. */
+export const UNSAFE_SETTINGS = {
+  w: 1,
+  r: 1,
+  "read-repair": "off",
+  "anti-entropy-interval-ms": 0,
+} as const;
 
 /** Shared timing: an 18 s main phase with faults at 4–8 s and 12–16 s (a fault starts every other
  * interval; 18 is not a multiple of 4, so no third fault races the end of the phase). */
@@ -57,16 +63,16 @@ export const DEFAULT_SUITE: readonly SuiteTest[] = [
     story:
       "serial mode (per-key Paxos) keeps a cas register linearizable through partitions and kills",
     expected: true,
-    why: "every read, write and cas is a Paxos round among a majority of the key's real replicas",
-    disabled:
-      "needs issue 5's strong mode (consistency=serial, POST /kv/{key}/cas), not in this build; " +
-      "run it by hand with: npm run jepsen -- --workload register --consistency serial --nemesis partition,kill",
+    why:
+      "every read, write and cas is a Paxos round among a majority of the key's real replicas; " +
+      "the plan isolates one node (4–8 s), then kills a majority (12–16 s)",
     options: {
       ...MAIN,
       workload: "register",
       nemesis: ["partition", "kill"],
       consistency: "serial",
       conflictMode: "vclock",
+      faultOptions: { sequence: "cycle" },
       seed: 202,
     },
   },
@@ -129,7 +135,8 @@ export const DEFAULT_SUITE: readonly SuiteTest[] = [
   {
     name: "unsafe-partition",
     story:
-      "the planted weakness: W=1, R=1, no read repair — a partition leaves the replicas diverged",
+      "the planted weakness: W=1, R=1, no read repair, no anti-entropy — a partition leaves the " +
+      "replicas diverged",
     expected: false,
     why:
       "each side acknowledges writes the other never receives (links reset, not delayed), and " +
@@ -142,6 +149,7 @@ export const DEFAULT_SUITE: readonly SuiteTest[] = [
       consistency: "one",
       conflictMode: "vclock",
       nodeSettings: { ...UNSAFE_SETTINGS },
+      finalRepair: false,
       faultOptions: { partitionKinds: ["halves"], partitionMode: "reset" },
       seed: 606,
     },
@@ -154,6 +162,8 @@ export interface SuiteRow {
   got: Validity | "crashed" | "disabled";
   matches: boolean;
   runDir: string;
+  /** The run's report.html, when it was written. */
+  report?: string;
   reason?: string;
   /** Wall time of the test, seconds. */
   seconds?: number;
@@ -203,14 +213,25 @@ export async function runSuite(
       deps,
     );
     const got: Validity | "crashed" = outcome.crashed ? "crashed" : outcome.valid;
-    const reason =
+    const standIns = outcome.results.standIns as Record<string, string> | undefined;
+    const because =
       typeof outcome.results.reason === "string" ? outcome.results.reason : outcome.crashed;
+    // A result that differs on a node running stand-ins says so: that is the likely cause.
+    const reason =
+      got !== t.expected && standIns && Object.keys(standIns).length > 0
+        ? `${because ?? "no reason given"} — note: the nodes ran on stand-ins (${Object.entries(
+            standIns,
+          )
+            .map(([part, msg]) => `${part}: ${msg}`)
+            .join("; ")})`
+        : because;
     rows.push({
       name: t.name,
       expected: t.expected,
       got,
       matches: got === t.expected,
       runDir: outcome.runDir,
+      ...(outcome.report ? { report: outcome.report } : {}),
       seconds: Math.round((performance.now() - started) / 100) / 10,
       ...(reason ? { reason } : {}),
     });
@@ -228,7 +249,7 @@ function verdict(v: Validity | "crashed" | "disabled"): string {
  * report.html when there is one, else its directory). */
 export function formatSummary(
   rows: readonly SuiteRow[],
-  reportOf: (runDir: string) => string = (d) => d,
+  reportOf: (row: SuiteRow) => string = (r) => r.report ?? r.runDir,
 ): string {
   const head = ["test", "expected", "got", "", "time", "report"];
   const body = rows.map((r) => [
@@ -237,7 +258,7 @@ export function formatSummary(
     verdict(r.got),
     r.got === "disabled" ? "skipped" : r.matches ? "ok" : "DIFFERS",
     r.seconds !== undefined ? `${r.seconds.toFixed(0)}s` : "-",
-    r.runDir === "-" ? "-" : reportOf(r.runDir),
+    r.runDir === "-" ? "-" : reportOf(r),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const fmt = (cells: string[]) =>

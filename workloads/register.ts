@@ -54,7 +54,9 @@ export function registerWorkload(o: RegisterOptions): Workload {
   );
   return {
     name: "register",
-    checkers: ["linearizability", "session", "stats"],
+    // No session check: values repeat (0..4), and the session checker's register mode reasons
+    // per value, which then reports violations a linearizable history does not have.
+    checkers: ["linearizability", "stats"],
     generator: perWorker,
     client(_worker: number, kv: KvClient): WorkerClient {
       const consistency = o.consistency;

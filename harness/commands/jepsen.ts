@@ -67,6 +67,11 @@ const OPTIONS = {
     default: "mixed",
     help: "partition nemesis: mixed (3/4 drop, 1/4 reset) | drop | reset",
   },
+  "final-repair": {
+    type: "string",
+    default: "on",
+    help: "on | off: ask every node for an anti-entropy round before the final reads",
+  },
   "node-setting": {
     type: "string",
     multiple: true,
@@ -192,6 +197,7 @@ export function testOptions(v: Values): TestOptions {
       partitionMode: oneOf("partition-mode", str("partition-mode"), PARTITION_MODES),
     },
     ...(settings ? { nodeSettings: settings } : {}),
+    finalRepair: oneOf("final-repair", str("final-repair"), ["on", "off"] as const) === "on",
   };
 }
 
@@ -217,7 +223,7 @@ export async function main(argv: string[]): Promise<number> {
       const r = await analyzeRun(rest[0]!);
       for (const line of describeResults(r.results)) process.stderr.write(`  ${line}\n`);
       process.stdout.write(
-        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir })}\n`,
+        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir, report: r.report ?? null })}\n`,
       );
       return r.exitCode;
     }
@@ -282,7 +288,7 @@ export async function main(argv: string[]): Promise<number> {
       if (r.crashed) return 255;
       valids.push(r.valid);
       process.stdout.write(
-        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir })}\n`,
+        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir, report: r.report ?? null })}\n`,
       );
     }
     return exitCodeFor(worst(valids));

@@ -158,14 +158,20 @@ export class RefClient implements KvClient {
     return this.writeOutcome(r);
   }
 
-  async admin(node: Address, method: "GET" | "POST", path: string, body?: unknown) {
+  async admin(
+    node: Address,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    options: { timeoutMs?: number } = {},
+  ) {
     const headers: Record<string, string> = { authorization: `Bearer ${this.o.adminToken}` };
     let payload: Buffer | null = null;
     if (body !== undefined) {
       headers["content-type"] = TEXT;
       payload = Buffer.from(JSON.stringify(body));
     }
-    const r = await this.request(node, method, path, headers, payload);
+    const r = await this.request(node, method, path, headers, payload, options.timeoutMs);
     if ("code" in r)
       throw new Error(`admin ${method} ${path} on ${node.host}:${node.port}: ${r.code}`);
     const text = r.body.toString("utf8");
@@ -201,6 +207,7 @@ export class RefClient implements KvClient {
     path: string,
     headers: Record<string, string>,
     body: Buffer | null,
+    timeoutMs = this.o.timeoutMs,
   ): Promise<HttpAnswer | NetFailure> {
     return new Promise((resolve) => {
       let sent = false;
@@ -236,7 +243,7 @@ export class RefClient implements KvClient {
             sent = true;
           });
       });
-      req.setTimeout(this.o.timeoutMs, () =>
+      req.setTimeout(timeoutMs, () =>
         req.destroy(Object.assign(new Error("timeout"), { code: "client-timeout" })),
       );
       req.on("error", (e: NodeJS.ErrnoException) => {

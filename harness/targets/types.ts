@@ -39,12 +39,14 @@ export interface KvClient {
   delete(node: Address, key: string, opts?: RequestOptions): Promise<WriteResult>;
   /** Compare-and-set; `expected` null means "absent". */
   cas(node: Address, key: string, expected: string | null, value: string): Promise<WriteResult>;
-  /** An admin request (bearer token); resolves with status and parsed JSON (or text). */
+  /** An admin request (bearer token); resolves with status and parsed JSON (or text).
+   * `timeoutMs` overrides the client's deadline (a repair round can take long). */
   admin(
     node: Address,
     method: "GET" | "POST",
     path: string,
     body?: unknown,
+    options?: { timeoutMs?: number },
   ): Promise<{ status: number; body: unknown }>;
   close(): void;
 }
