@@ -13,7 +13,7 @@ import { readHistory } from "./history/history-file.ts";
 import type { Op } from "./history/op.ts";
 import { analyzeRun, runTest, type TestOptions } from "./runner.ts";
 import { isAlive } from "./store.ts";
-import { UNSAFE_SETTINGS } from "./suite.ts";
+import { UNSAFE_OPTIONAL_SETTINGS, UNSAFE_SETTINGS } from "./suite.ts";
 import { classifyError, classifyNetFailure } from "./targets/ref.ts";
 
 let root: string;
@@ -156,6 +156,7 @@ describe("runTest against the reference node", () => {
         consistency: "one",
         seed: 11,
         nodeSettings: { ...UNSAFE_SETTINGS },
+        optionalNodeSettings: { ...UNSAFE_OPTIONAL_SETTINGS },
         finalRepair: false,
         faultOptions: { partitionKinds: ["halves"], partitionMode: "reset" },
       }),
@@ -173,6 +174,9 @@ describe("runTest against the reference node", () => {
     expect(key.finalReads.map((r) => r.node).sort()).toEqual(["n1", "n2", "n3"]);
     const test = JSON.parse(readFileSync(path.join(outcome.runDir, "test.json"), "utf8"));
     expect(test.settings).toMatchObject({ w: 1, r: 1, "read-repair": "off" });
+    // No hinted handoff where the node has the switch; where it has not, the run says so.
+    if (test.settingsNotSupported) expect(test.settingsNotSupported).toEqual(["hinted-handoff"]);
+    else expect(test.settings["hinted-handoff"]).toBe("off");
     expect(outcome.results.final).toMatchObject({ repair: "off" });
   }, 120_000);
 

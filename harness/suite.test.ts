@@ -262,5 +262,6 @@ describe("DEFAULT_SUITE plans the faults each story needs", () => {
       "anti-entropy-interval-ms": 0,
     });
     expect(t.options.finalRepair).toBe(false);
+    expect(t.options.optionalNodeSettings).toEqual({ "hinted-handoff": "off" });
   });
 });

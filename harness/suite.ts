@@ -25,14 +25,15 @@ export interface SuiteTest {
 }
 
 /** Node settings of the planted weakness: the smallest quorums, no read repair, no periodic
- * anti-entropy (and, once the node has the switch, no hinted handoff), names per docs/node.md.
- * Such a test also sets `finalRepair: false`: nobody asks for a repair round either. */
+ * anti-entropy, names per docs/node.md. Such a test also sets `finalRepair: false` (nobody asks
+ * for a repair round) and UNSAFE_OPTIONAL_SETTINGS (no hinted handoff, where the node has it). */
 export const UNSAFE_SETTINGS = {
   w: 1,
   r: 1,
   "read-repair": "off",
   "anti-entropy-interval-ms": 0,
 } as const;
+export const UNSAFE_OPTIONAL_SETTINGS = { "hinted-handoff": "off" } as const;
 
 /** Shared timing: an 18 s main phase with faults at 4–8 s and 12–16 s (a fault starts every other
  * interval; 18 is not a multiple of 4, so no third fault races the end of the phase). */
@@ -149,6 +150,7 @@ export const DEFAULT_SUITE: readonly SuiteTest[] = [
       consistency: "one",
       conflictMode: "vclock",
       nodeSettings: { ...UNSAFE_SETTINGS },
+      optionalNodeSettings: { ...UNSAFE_OPTIONAL_SETTINGS },
       finalRepair: false,
       faultOptions: { partitionKinds: ["halves"], partitionMode: "reset" },
       seed: 606,

@@ -163,6 +163,8 @@ function repairSummary(body: unknown): unknown {
 /** Pending hints from /admin/status: `hints.pending`, `pendingHints` or `hintsPending`. */
 function pendingHints(s: Record<string, unknown>): number | null {
   const hints = s.hints as Record<string, unknown> | undefined;
+  // A node with hinted handoff switched off holds none.
+  if (hints?.enabled === false) return 0;
   for (const v of [hints?.pending, s.pendingHints, s.hintsPending])
     if (typeof v === "number") return v;
   return null;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessRuntime } from "../runtime/process.ts";
 import type { Address } from "../runtime/types.ts";
 import { Store } from "../store.ts";
-import { RefClient, refLauncher } from "./ref.ts";
+import { RefClient, refLauncher, refTarget } from "./ref.ts";
 
 let root: string;
 let rt: ProcessRuntime;
@@ -112,4 +112,13 @@ describe("RefClient against the reference node", () => {
       await rt.startNode("n2");
     }
   }, 30_000);
+});
+
+describe("refTarget.supports", () => {
+  it("knows the node's flags from its own usage text, whole names only", () => {
+    expect(refTarget.supports!("w")).toBe(true);
+    expect(refTarget.supports!("read-repair")).toBe(true);
+    expect(refTarget.supports!("read")).toBe(false);
+    expect(refTarget.supports!("no-such-setting")).toBe(false);
+  });
 });

@@ -4,6 +4,7 @@
 
 import * as http from "node:http";
 import { fileURLToPath } from "node:url";
+import { usage as nodeUsage } from "../../node/config.ts";
 import type { Address, LaunchCommand, NodeLauncher, NodeSpec } from "../runtime/types.ts";
 import type {
   KvClient,
@@ -275,5 +276,9 @@ export const refTarget: Target = {
   client: (o) => new RefClient(o),
   settings(o: TargetSettingsInput) {
     return { mode: o.conflictMode, ...(o.extra ?? {}) };
+  },
+  supports(setting: string) {
+    // The node's own usage text lists every flag it accepts (node/config.ts).
+    return new RegExp(`^\\s*--${setting.replace(/[^a-z0-9-]/g, "")}(?= )`, "m").test(nodeUsage());
   },
 };

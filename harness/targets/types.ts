@@ -57,6 +57,9 @@ export interface Target {
   client(options: { adminToken: string; timeoutMs: number; maxSockets: number }): KvClient;
   /** Node settings for a test (quorum sizes, conflict mode, ...), passed to every node. */
   settings(options: TargetSettingsInput): Record<string, string | number | boolean>;
+  /** Whether the target's nodes know a setting (for settings a test wants only where they
+   * exist, e.g. a switch a later version adds). */
+  supports?(setting: string): boolean;
 }
 
 export interface TargetSettingsInput {
