@@ -203,9 +203,12 @@ describe("anti-entropy between node processes", () => {
       if (i % 3 === 0 && i < 60) continue;
       expect((await req(`${http(2)}/kv/k${i}`)).body).toBe(`v${i}`);
     }
+    // Every node purged each tombstone at least once. A node may purge one again: when a peer still
+    // held it after this node's memory of the purge (two grace periods) expired, the peer handed it
+    // back as a tombstone (never as a value), and it was purged once more.
     for (let i = 0; i < 3; i++)
-      expect(await metric(http(i), "quorumlab_anti_entropy_tombstones_purged")).toBe(
-        deleted.length,
-      );
+      expect(
+        await metric(http(i), "quorumlab_anti_entropy_tombstones_purged"),
+      ).toBeGreaterThanOrEqual(deleted.length);
   });
 });

@@ -1,4 +1,4 @@
-// Opens the node's storage engine and cluster layer (ring, transport, gossip membership with
+// Opens the node's storage engine (node/storage) and cluster layer (ring, transport, gossip membership with
 // failure detection). node/node.ts reaches both only through this file.
 
 import {
@@ -12,7 +12,7 @@ import {
 } from "./cluster/index.ts";
 import type { LivenessView, NodeId, RpcTransport } from "./cluster/types.ts";
 import type { Env } from "./env/env.ts";
-import { MemoryStorage } from "./replication/standins/memory-storage.ts";
+import { openEngine } from "./storage/index.ts";
 import type { StorageEngine, SyncMode } from "./storage/types.ts";
 
 export interface StorageOptions {
@@ -20,14 +20,16 @@ export interface StorageOptions {
   sync: SyncMode;
 }
 
-/** STAND-IN until the LSM engine lands: an in-memory engine (nothing survives a restart). */
+/** The node's LSM engine lives in `<data dir>/db`; the data dir also holds small state files
+ * (gossip generation, Paxos incarnation). */
 export async function openStorage(env: Env, opts: StorageOptions): Promise<StorageEngine> {
-  env.log.warn("using the in-memory storage stand-in: data is lost when the node stops", {
-    event: "standin",
-    part: "storage",
-    dir: opts.dir,
+  const engine = await openEngine(env, `${opts.dir}/db`, { sync: opts.sync });
+  env.log.info("storage open", {
+    event: "storage-open",
+    dir: `${opts.dir}/db`,
+    sync: engine.syncMode,
   });
-  return new MemoryStorage();
+  return engine;
 }
 
 export interface ClusterOptions {

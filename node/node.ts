@@ -4,7 +4,7 @@
 import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
 import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
-import { NodeMetrics } from "./api/metrics.ts";
+import { NodeMetrics, splitStats } from "./api/metrics.ts";
 import { SerialApi } from "./api/serial-api.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
@@ -20,6 +20,37 @@ import { LocalReplica, loadActor, markCleanShutdown } from "./replication/replic
 import { StrictPlanner } from "./replication/replica-plan.ts";
 import type { Versions } from "./replication/versions.ts";
 import { openStrongMode } from "./strong-mode.ts";
+
+/** Storage statistics that are levels, not running totals (docs/storage.md). */
+const STORAGE_GAUGES: ReadonlySet<string> = new Set([
+  "cacheBytes",
+  "cacheBlocks",
+  "memtableBytes",
+  "immutableMemtables",
+  "tables",
+  "tableBytes",
+  "tableEntries",
+  "tableTombstones",
+  "tiers",
+  "openSnapshots",
+  "lastSequence",
+]);
+
+/** Cluster statistics that are levels: member counts by state, queues, connections. */
+const CLUSTER_GAUGES: ReadonlySet<string> = new Set([
+  "ring_nodes",
+  "members",
+  "alive",
+  "suspect",
+  "down",
+  "left",
+  "generation",
+  "heartbeat",
+  "queuedRequests",
+  "inflightRequests",
+  "connectedPeers",
+  "inboundConnections",
+]);
 
 /** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
 export type NodeEnv = Env & { clock: Clock & { offsetMs: number } };
@@ -169,17 +200,20 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
         ),
       };
     },
-    metrics: () =>
-      metrics.render(
+    metrics: () => {
+      const st = splitStats(storage.stats(), STORAGE_GAUGES, (k) => k.startsWith("filesTier"));
+      const cl = splitStats(cluster.stats(), CLUSTER_GAUGES);
+      return metrics.render(
         {
-          storage: storage.stats(),
-          cluster: cluster.stats(),
+          storage: st.gauges,
+          cluster: cl.gauges,
           anti_entropy: antiEntropyGauges(antiEntropy.stats()),
           node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
           paxos_acceptor: strong.gauges(),
         },
-        strong.counters(),
-      ),
+        { storage: st.counters, cluster: cl.counters, ...strong.counters() },
+      );
+    },
     repair: async (opts) => {
       // A repair asked for right after start waits (bounded) for the trees to be built.
       if (!antiEntropy.ready) {

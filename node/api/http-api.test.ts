@@ -324,7 +324,13 @@ describe("metrics of a two-node cluster", () => {
     expect(text).toMatch(
       /quorumlab_replica_rpc_duration_seconds_bucket\{method="kv.get",le="\+Inf"\} 5/,
     );
-    expect(text).toMatch(/quorumlab_storage_keys \d+/);
+    // Storage: running totals are counters, levels are gauges (Prometheus conventions).
+    const puts = /^quorumlab_storage_puts_total (\d+)$/m.exec(text);
+    expect(Number(puts?.[1])).toBeGreaterThanOrEqual(5);
+    expect(text).toMatch(/^# TYPE quorumlab_storage_puts_total counter$/m);
+    expect(text).toMatch(/^# TYPE quorumlab_storage_memtable_bytes gauge$/m);
+    expect(text).toMatch(/^quorumlab_cluster_alive 2$/m);
+    expect(text).not.toMatch(/^quorumlab_[a-z_]*[A-Z]/m);
     expect(text).toMatch(/quorumlab_read_repairs_total 0/);
   });
 });

@@ -47,6 +47,24 @@ export function metricName(s: string): string {
   return s.replace(/[^a-zA-Z0-9_:]/g, "_");
 }
 
+/**
+ * Splits a component's flat statistics into counters (monotonic, exported as `_total`) and gauges
+ * (levels that go up and down), by naming the gauges; everything else is a counter.
+ */
+export function splitStats(
+  stats: Record<string, unknown>,
+  gauges: ReadonlySet<string>,
+  isGauge: (name: string) => boolean = () => false,
+): { counters: Record<string, number>; gauges: Record<string, number> } {
+  const out = { counters: {} as Record<string, number>, gauges: {} as Record<string, number> };
+  for (const [k, v] of Object.entries(stats)) {
+    if (typeof v !== "number") continue;
+    if (gauges.has(k) || isGauge(k)) out.gauges[k] = v;
+    else out.counters[k] = v;
+  }
+  return out;
+}
+
 export class NodeMetrics implements ReplicationMetrics {
   private readonly requests = new Map<string, Map<number, number>>();
   private readonly requestLatency = new Map<string, Histogram>();
@@ -157,7 +175,7 @@ export class NodeMetrics implements ReplicationMetrics {
     for (const [group, values] of Object.entries(gauges)) {
       for (const [k, v] of Object.entries(values)) {
         if (!Number.isFinite(v)) continue;
-        const name = `quorumlab_${metricName(group)}_${metricName(k)}`;
+        const name = `quorumlab_${metricName(group)}_${metricName(snake(k))}`;
         out.push(`# TYPE ${name} gauge`);
         out.push(`${name} ${v}`);
       }

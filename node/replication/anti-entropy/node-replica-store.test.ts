@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { xxh64 } from "../../cluster/xxhash64.ts";
 import { LocalReplica } from "../replica.ts";
-import { MemoryStorage } from "../standins/memory-storage.ts";
+import { MemoryStorage } from "../testing/memory-storage.ts";
 import { clientView, decodeVersions, encodeVersions, type Versions } from "../versions.ts";
 import { NodeReplicaStore, versionRecordCodec } from "./node-replica-store.ts";
 

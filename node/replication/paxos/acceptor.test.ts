@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { StorageEngine, WriteOp } from "../../storage/types.ts";
+import { MemoryStorage } from "../testing/memory-storage.ts";
 import { PaxosAcceptor } from "./acceptor.ts";
 import type { Ballot } from "./ballot.ts";
 import { type Commit, INITIAL_COMMIT, nextCommit, type Proposal, type Value } from "./state.ts";
-import { MemoryStorage } from "./testing/memory-storage.ts";
 
 const key = new TextEncoder().encode("k");
 const b = (counter: number, node = "p"): Ballot => ({ counter, node, incarnation: 1 });

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { MemoryStorage } from "../testing/memory-storage.ts";
 import {
   type Ballot,
   BallotClock,
@@ -10,7 +11,6 @@ import {
   ZERO_BALLOT,
 } from "./ballot.ts";
 import { Reader, Writer } from "./encoding.ts";
-import { MemoryStorage } from "./testing/memory-storage.ts";
 
 const ballot = fc.record({
   counter: fc.nat({ max: 2 ** 40 }),

@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { CausalContext } from "../causal.ts";
 import { LocalReplica } from "../replica.ts";
 import { writeFragment } from "../siblings.ts";
+import { MemoryStorage } from "../testing/memory-storage.ts";
 import { type ConflictMode, clientView } from "../versions.ts";
 import type { Ballot } from "./ballot.ts";
 import { applyCommit, SERIAL_ACTOR, serialContext } from "./data-bridge.ts";
 import { type Commit, INITIAL_COMMIT, nextCommit } from "./state.ts";
-import { MemoryStorage } from "./testing/memory-storage.ts";
 
 const key = new TextEncoder().encode("k");
 const text = (v: Uint8Array) => new TextDecoder().decode(v);

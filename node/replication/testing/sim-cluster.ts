@@ -8,9 +8,9 @@ import { CausalContext } from "../causal.ts";
 import { Coordinator, type CoordinatorConfig } from "../coordinator.ts";
 import { LocalReplica } from "../replica.ts";
 import { StrictPlanner } from "../replica-plan.ts";
-import { MemoryStorage } from "../standins/memory-storage.ts";
 import type { ConflictMode, Versions } from "../versions.ts";
 import { FakeNetwork } from "./fake-network.ts";
+import { MemoryStorage } from "./memory-storage.ts";
 import { SimTime } from "./sim-time.ts";
 
 export interface SimNode {

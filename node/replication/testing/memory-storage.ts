@@ -1,5 +1,5 @@
-// STAND-IN for the LSM engine (node/storage): a StorageEngine held in memory. Nothing survives a
-// restart. The node uses it until the real engine lands; tests use it because it is fast.
+// A StorageEngine held in a Map, for unit tests: writes are durable the moment they resolve and
+// nothing survives the process. The node itself runs on the LSM engine (node/storage).
 
 import type { ScanOptions, StorageEngine, WriteOp } from "../../storage/types.ts";
 
@@ -12,6 +12,8 @@ export class MemoryStorage implements StorageEngine {
   private bytes = 0;
   private closed = false;
   private counters = { gets: 0, puts: 0, deletes: 0 };
+  /** Every atomic batch written through `write`, in order (tests check what reached storage). */
+  readonly batches: WriteOp[][] = [];
 
   private check(): void {
     if (this.closed) throw new Error("storage is closed");
@@ -20,7 +22,7 @@ export class MemoryStorage implements StorageEngine {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.check();
     this.counters.gets++;
-    return this.map.get(name(key));
+    return this.map.get(name(key))?.slice();
   }
 
   async put(key: Uint8Array, value: Uint8Array): Promise<void> {
@@ -32,6 +34,7 @@ export class MemoryStorage implements StorageEngine {
   }
 
   async write(ops: WriteOp[]): Promise<void> {
+    this.batches.push(ops);
     for (const op of ops) this.apply(op);
   }
 
