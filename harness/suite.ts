@@ -85,8 +85,8 @@ export const DEFAULT_SUITE: readonly SuiteTest[] = [
     expected: true,
     why:
       "W=2 of N=3 puts every acknowledged add on a majority, siblings merge by union, and a " +
-      "killed node restarts on its durable data; its plan kills the whole cluster at 3–6 s, " +
-      "partitions it at 9–12 s and kills a majority at 15–18 s",
+      "killed node restarts on its durable data (the LSM engine's commit log); the plan kills " +
+      "the whole cluster at 3–6 s, partitions it at 9–12 s and kills a majority at 15–18 s",
     options: {
       timeLimitS: 20,
       nemesisIntervalS: 3,
