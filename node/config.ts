@@ -27,6 +27,8 @@ export interface NodeConfig {
   maxSiblings: number;
   maxKeyBytes: number;
   maxValueBytes: number;
+  /** Most open client (HTTP) connections; beyond it new ones are closed at once. */
+  maxClientConnections: number;
   adminToken: string | null;
   clusterSecret: string;
   vnodes: number;
@@ -109,6 +111,11 @@ const SETTINGS: Record<string, Setting> = {
   },
   maxKeyBytes: { flag: "max-key-bytes", type: "int", help: "longest key, bytes (1024)" },
   maxValueBytes: { flag: "max-value-bytes", type: "int", help: "longest value, bytes (1048576)" },
+  maxClientConnections: {
+    flag: "max-client-connections",
+    type: "int",
+    help: "most open HTTP client connections (1024)",
+  },
   adminToken: {
     flag: "admin-token",
     type: "string",
@@ -323,6 +330,7 @@ export function parseNodeConfig(
     maxSiblings: int(raw, "maxSiblings", 100, 1, 10_000),
     maxKeyBytes: int(raw, "maxKeyBytes", 1024, 1, 65_536),
     maxValueBytes: int(raw, "maxValueBytes", 1024 * 1024, 0, 8 * 1024 * 1024),
+    maxClientConnections: int(raw, "maxClientConnections", 1024, 1, 65_536),
     adminToken: raw.adminToken === undefined ? null : str(raw, "adminToken", ""),
     clusterSecret: str(raw, "clusterSecret", DEFAULT_SECRET),
     vnodes: int(raw, "vnodes", DEFAULT_VNODES, 1, 4096),

@@ -383,7 +383,14 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       log,
     }),
   });
-  httpHandle = await startHttpServer(api, metrics, log, config.host, config.httpPort);
+  httpHandle = await startHttpServer(
+    api,
+    metrics,
+    log,
+    config.host,
+    config.httpPort,
+    config.maxClientConnections,
+  );
   const http = { host: httpHandle.host, port: httpHandle.port };
 
   let stopping: Promise<void> | undefined;

@@ -140,7 +140,7 @@ async function status(argv: string[]): Promise<number> {
     return 1;
   }
   let healthy = true;
-  let ring: { nodes?: { id: string; ownership: number; tokens?: unknown[] }[] } | undefined;
+  let ring: { nodes?: { id: string; ownership: number; tokens?: number }[] } | undefined;
   process.stdout.write(`cluster in ${dir} (started ${state.startedAt})\n\n`);
   process.stdout.write(`node  pid      process  http                        view of members\n`);
   for (const x of state.nodes) {
@@ -167,7 +167,8 @@ async function status(argv: string[]): Promise<number> {
   if (ring?.nodes) {
     process.stdout.write(`\nring ownership (primary share of the key space):\n`);
     for (const r of ring.nodes) {
-      const tokens = Array.isArray(r.tokens) ? r.tokens.length : "?";
+      // GET /admin/ring gives each node's token count (the token list is a separate field).
+      const tokens = typeof r.tokens === "number" ? r.tokens : "?";
       process.stdout.write(
         `  ${r.id.padEnd(6)}${(r.ownership * 100).toFixed(1).padStart(6)}%  ${tokens} tokens\n`,
       );

@@ -256,7 +256,7 @@ export class ClientApi {
     throw new ReplicationError(
       "bad_option",
       consistency === "serial"
-        ? "consistency=serial needs the strong (Paxos) mode, which this node does not have yet"
+        ? "consistency=serial needs the strong (Paxos) mode, which this API was built without"
         : `consistency must be one, quorum or all, got ${JSON.stringify(consistency)}`,
       true,
     );
