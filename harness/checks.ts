@@ -1,20 +1,35 @@
-// How the runner calls checkers: a small interface the real checkers (harness/checker, issue 6)
-// plug into, composition (worst result wins), a history sanity check the harness owns, and
-// clearly marked placeholders that answer "unknown" until the real checkers are wired.
+// How the runner calls checkers: adapters that stream a stored run's history into the checkers of
+// harness/checker with the run's settings (model, conflict mode), composition (the worst verdict of
+// the deciding checkers wins), and a history sanity check the harness owns.
 
-import type { CheckResult, Validity } from "./checker/result.ts";
-import { readHistory } from "./history/history-file.ts";
+import {
+  type CheckResult,
+  type ConflictMode,
+  checkCalls,
+  checkConvergence,
+  checkSessions,
+  checkSet,
+  checkStats,
+  pairCallsAsync,
+  type Validity,
+} from "./checker/index.ts";
+import { readHistory, readHistorySync } from "./history/history-file.ts";
 import type { Op } from "./history/op.ts";
 
 export interface CheckInput {
   /** Streams the run's history from history.jsonl (call again for a second pass). */
   history(): AsyncIterable<Op>;
+  /** The same stream, synchronously (for checkers that take an Iterable). */
+  ops(): Iterable<Op>;
   /** test.json of the run (options, seed, workload, ...). */
   test: Record<string, unknown>;
 }
 
 export interface HistoryChecker {
   readonly name: string;
+  /** Reported in results.json but left out of the verdict (a property the system under test
+   * does not promise, e.g. session guarantees of an eventually consistent store). */
+  readonly advisory?: boolean;
   check(input: CheckInput): Promise<CheckResult>;
 }
 
@@ -26,44 +41,37 @@ export function worst(vs: readonly Validity[]): Validity {
 }
 
 /** Runs every checker; a checker that throws yields "unknown" with its error (a crash of one
- * checker must not hide the others' verdicts). */
+ * checker must not hide the others' verdicts). The verdict is the worst of the non-advisory
+ * checkers; advisory results carry `advisory: true` and are listed in `advisory`. */
 export function compose(checkers: readonly HistoryChecker[]): HistoryChecker {
   return {
     name: "compose",
     async check(input) {
       const parts: Record<string, CheckResult> = {};
+      const advisory: string[] = [];
       for (const c of checkers) {
+        let r: CheckResult;
         try {
-          parts[c.name] = await c.check(input);
+          r = await c.check(input);
         } catch (err) {
-          parts[c.name] = {
-            valid: "unknown",
-            reason: `checker ${c.name} crashed: ${(err as Error).message}`,
-          };
+          r = { valid: "unknown", reason: `checker ${c.name} crashed: ${(err as Error).message}` };
         }
+        if (c.advisory) {
+          advisory.push(c.name);
+          r = { ...r, advisory: true };
+        }
+        parts[c.name] = r;
       }
-      const valid = worst(Object.values(parts).map((p) => p.valid));
-      const bad = Object.entries(parts).filter(([, p]) => p.valid === valid && valid !== true);
+      const gating = Object.entries(parts).filter(([n]) => !advisory.includes(n));
+      const valid = worst(gating.map(([, p]) => p.valid));
+      const bad = gating.filter(([, p]) => p.valid === valid && valid !== true);
       return {
         valid,
         ...(bad.length > 0
           ? { reason: bad.map(([n, p]) => `${n}: ${p.reason ?? p.valid}`).join("; ") }
           : {}),
+        ...(advisory.length > 0 ? { advisory } : {}),
         checkers: parts,
-      };
-    },
-  };
-}
-
-/** PLACEHOLDER until harness/checker lands: never a verdict, always "unknown". */
-export function placeholder(name: string): HistoryChecker {
-  return {
-    name,
-    async check() {
-      return {
-        valid: "unknown",
-        reason: `placeholder: the ${name} checker is not wired into the harness yet (harness/checks.ts)`,
-        placeholder: true,
       };
     },
   };
@@ -117,16 +125,98 @@ export const historySanity: HistoryChecker = {
   },
 };
 
-/** The checkers that judge each workload. Wiring point for harness/checker: replace a
- * placeholder by an adapter that streams `input.history()` into the real checker. */
+/** The checkers that judge a run, by the names its workload lists (test.json `checkers`): the
+ * harness's history sanity check first, then each named checker. */
 export function checkersFor(names: readonly string[]): HistoryChecker[] {
-  return [historySanity, ...names.map((n) => REGISTRY[n] ?? placeholder(n))];
+  return [historySanity, ...names.map((n) => REGISTRY[n] ?? missingChecker(n))];
 }
 
-/** Real checkers by name; empty until harness/checker is merged. */
-const REGISTRY: Record<string, HistoryChecker> = {};
+/** A name no checker answers to (a run stored by another version): unknown, never a verdict. */
+function missingChecker(name: string): HistoryChecker {
+  return {
+    name,
+    async check() {
+      return {
+        valid: "unknown",
+        reason: `no checker named ${JSON.stringify(name)} (known: ${Object.keys(REGISTRY).join(", ")})`,
+      };
+    },
+  };
+}
 
-/** Registers a real checker (used by the checker adapters once they land). */
+/** What the checkers need from test.json's options, with the defaults of older runs. */
+export function checkSettings(test: Record<string, unknown>): {
+  workload: string;
+  consistency: string;
+  conflictMode: ConflictMode;
+  linearizabilityTimeLimitMs: number;
+} {
+  const o = (test.options ?? {}) as Record<string, unknown>;
+  const limitS = typeof o.checkTimeLimitS === "number" ? o.checkTimeLimitS : 60;
+  return {
+    workload: typeof o.workload === "string" ? o.workload : "register",
+    consistency: typeof o.consistency === "string" ? o.consistency : "quorum",
+    conflictMode: o.conflictMode === "lww" ? "lww" : "vclock",
+    linearizabilityTimeLimitMs: limitS * 1000,
+  };
+}
+
+/** Per key, the register model (read, write) — or the cas-register model when the run used
+ * `serial` consistency, where the workload also issues cas. A null read means "absent" (the
+ * register starts absent); a read of several siblings is an array, which no register returns. */
+export const linearizabilityCheck: HistoryChecker = {
+  name: "linearizability",
+  async check(input) {
+    const s = checkSettings(input.test);
+    const model = s.consistency === "serial" ? "cas-register" : "register";
+    const { calls, events } = await pairCallsAsync(input.history());
+    return checkCalls(calls, { model, timeLimitMs: s.linearizabilityTimeLimitMs }, events);
+  },
+};
+
+/** Lost adds, unexpected and duplicated elements (Jepsen's set-full); eventual, not linearizable. */
+export const setCheck: HistoryChecker = {
+  name: "set",
+  async check(input) {
+    return checkSet(input.ops());
+  },
+};
+
+/** After healing every node agrees, nothing acknowledged is lost, nothing superseded is back —
+ * judged by the run's conflict mode (vclock causality, or lww's real-time rule). */
+export const convergenceCheck: HistoryChecker = {
+  name: "convergence",
+  async check(input) {
+    return checkConvergence(input.ops(), { mode: checkSettings(input.test).conflictMode });
+  },
+};
+
+/** Read-your-writes and monotonic reads per client process. Advisory: a Dynamo store under faults
+ * does not promise them, so violations are reported but do not decide the verdict. */
+export const sessionCheck: HistoryChecker = {
+  name: "session",
+  advisory: true,
+  async check(input) {
+    const s = checkSettings(input.test);
+    const mode = s.workload === "register" ? "register" : s.conflictMode;
+    return checkSessions(input.ops(), { mode });
+  },
+};
+
+/** Counts, throughput and latency; invalid when some kind of op never succeeded (Jepsen's rule:
+ * a test where every write failed proves nothing). */
+export const statsCheck: HistoryChecker = {
+  name: "stats",
+  async check(input) {
+    return checkStats(input.ops());
+  },
+};
+
+const REGISTRY: Record<string, HistoryChecker> = {};
+for (const c of [linearizabilityCheck, setCheck, convergenceCheck, sessionCheck, statsCheck])
+  REGISTRY[c.name] = c;
+
+/** Registers another checker by name (a target or workload outside this repository). */
 export function registerChecker(c: HistoryChecker): void {
   REGISTRY[c.name] = c;
 }
@@ -139,6 +229,7 @@ export async function checkRun(
 ): Promise<CheckResult> {
   const input: CheckInput = {
     history: () => readHistory(historyFile, { allowTruncatedTail: true }),
+    ops: () => readHistorySync(historyFile, { allowTruncatedTail: true }),
     test,
   };
   return compose(checkersFor(names)).check(input);
@@ -146,4 +237,17 @@ export async function checkRun(
 
 export function exitCodeFor(v: Validity): number {
   return v === true ? 0 : v === false ? 1 : 2;
+}
+
+/** One line per checker for the terminal: name, verdict (or "advisory: ..."), and the reason. */
+export function describeResults(results: Record<string, unknown>): string[] {
+  const parts = (results.checkers ?? {}) as Record<string, CheckResult>;
+  const names = Object.keys(parts);
+  const width = Math.max(0, ...names.map((n) => n.length));
+  return names.map((n) => {
+    const r = parts[n]!;
+    const word = r.valid === true ? "valid" : r.valid === false ? "INVALID" : "unknown";
+    const verdict = r.advisory ? `(advisory) ${word}` : word;
+    return `${n.padEnd(width)}  ${verdict}${r.reason ? ` — ${r.reason}` : ""}`;
+  });
 }

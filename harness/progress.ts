@@ -14,7 +14,7 @@ export class Progress {
   private timer: NodeJS.Timeout | null = null;
   private lastOps = 0;
   private lastAt = performance.now();
-  private lastPlain = 0;
+  private lastPlain = Number.NEGATIVE_INFINITY;
   private rate = 0;
 
   constructor(
@@ -51,7 +51,9 @@ export class Progress {
       this.lastAt = now;
     }
     const faults = s.faults.length > 0 ? s.faults.join(",") : "none";
-    return `[${s.test}] ${s.phase} ${s.elapsedS.toFixed(0)}/${s.limitS}s ${this.rate.toFixed(0)} ops/s faults: ${faults}`;
+    const time =
+      s.limitS > 0 ? `${s.elapsedS.toFixed(0)}/${s.limitS}s` : `${s.elapsedS.toFixed(0)}s`;
+    return `[${s.test}] ${s.phase} ${time} ${this.rate.toFixed(0)} ops/s faults: ${faults}`;
   }
 
   private tick(): void {

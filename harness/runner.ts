@@ -3,9 +3,11 @@
 // heals everything), final (repair wait and final reads), teardown, check.
 
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { type FaultName, NemesisSchedule } from "../nemesis/index.ts";
+import { createInterface } from "node:readline";
+import { type FaultName, type FaultOptions, NemesisSchedule } from "../nemesis/index.ts";
+import { generateRunReport } from "../reports/run/run-report.ts";
 import {
   type Consistency,
   makeWorkload,
@@ -13,14 +15,14 @@ import {
   type WorkloadName,
 } from "../workloads/index.ts";
 import type { Validity } from "./checker/result.ts";
-import { checkRun, exitCodeFor } from "./checks.ts";
+import { checkRun, describeResults, exitCodeFor } from "./checks.ts";
 import { type Generator, stagger, streamRandom, timeLimit } from "./generator.ts";
 import { HistoryWriter } from "./history/history-file.ts";
 import { Recorder } from "./history/recorder.ts";
 import { Progress } from "./progress.ts";
 import { type ClockMechanism, ProcessRuntime } from "./runtime/process.ts";
 import type { NodeLauncher } from "./runtime/types.ts";
-import { type RunDir, Store } from "./store.ts";
+import { processCommand, type RunDir, Store } from "./store.ts";
 import { refTarget } from "./targets/ref.ts";
 import type { KvClient, Target } from "./targets/types.ts";
 
@@ -42,14 +44,26 @@ export interface TestOptions {
   store: string;
   leaveRunning: boolean;
   clock: ClockMechanism;
-  /** Extra node settings (e.g. the planted weakness: w=1, r=1, no hinted handoff). */
+  /** Extra node settings (e.g. the planted weakness: w=1, r=1, no read repair). */
   nodeSettings?: Record<string, string | number | boolean>;
+  /** Node settings applied only where the nodes know them (e.g. `hinted-handoff: off` before
+   * the node has that switch); the ones left out are listed in test.json. */
+  optionalNodeSettings?: Record<string, string | number | boolean>;
   /** Client request timeout (ms). */
   requestTimeoutMs?: number;
   /** Bound on waiting for repair and hints before the final reads (s). */
   finalWaitS?: number;
+  /** Ask every node for an anti-entropy round before the final reads (default true). */
+  finalRepair?: boolean;
   /** Clock bump size for the clock nemesis (ms). */
   clockSkewMs?: number;
+  /** Narrows the nemesis' choices (partition kinds and mode, kill/pause targets, clock kinds and
+   * direction); default: everything. */
+  faultOptions?: FaultOptions;
+  /** After an op that did not succeed, a worker waits uniform [0, this) ms (default 100). */
+  failBackoffMs?: number;
+  /** Budget of the linearizability check (s); beyond it the verdict is unknown. Default 60. */
+  checkTimeLimitS?: number;
 }
 
 export interface RunDeps {
@@ -67,6 +81,45 @@ export interface RunOutcome {
   runDir: string;
   results: Record<string, unknown>;
   crashed?: string;
+  /** The run's report.html, when it could be written. */
+  report?: string;
+}
+
+/** The stand-ins the nodes said they ran on (log lines with `"event":"standin"`, e.g. in-memory
+ * storage): a result that depends on the missing part must say so. One entry per part. */
+export async function standInsOf(logFiles: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const file of logFiles) {
+    let lines: ReturnType<typeof createInterface>;
+    try {
+      lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
+      for await (const line of lines) {
+        if (!line.includes('"standin"')) continue;
+        try {
+          const o = JSON.parse(line) as { event?: string; part?: string; msg?: string };
+          if (o.event === "standin") out[o.part ?? "unknown"] = o.msg ?? "";
+        } catch {
+          // Not a JSON log line.
+        }
+      }
+    } catch {
+      // No log (the node never started).
+    }
+  }
+  return out;
+}
+
+/** Writes the run's report.html (reports/); a report that cannot be written is a warning, never
+ * a failed run: the verdict is in results.json either way. */
+async function writeReport(dir: string, note: (line: string) => void): Promise<string | undefined> {
+  try {
+    const r = await generateRunReport(dir);
+    for (const w of r.warnings) note(`report: ${w}`);
+    return r.path;
+  } catch (err) {
+    note(`report.html could not be written: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 export function defaultTestName(
@@ -117,10 +170,15 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     consistency: o.consistency,
     conflictMode: o.conflictMode,
   });
+  const optional = Object.entries(o.optionalNodeSettings ?? {});
+  const unsupported = optional.filter(([k]) => !(target.supports?.(k) ?? false)).map(([k]) => k);
   const settings = target.settings({
     nodes: o.nodes,
     conflictMode: o.conflictMode,
-    extra: o.nodeSettings ?? {},
+    extra: {
+      ...Object.fromEntries(optional.filter(([k]) => !unsupported.includes(k))),
+      ...(o.nodeSettings ?? {}),
+    },
   });
   await run.writeTest({
     name,
@@ -128,6 +186,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     seed: o.seed,
     nodes,
     settings,
+    ...(unsupported.length > 0 ? { settingsNotSupported: unsupported } : {}),
     checkers: workload.checkers,
     target: target.name,
     launcher: (deps.launcher ?? target.launcher).name,
@@ -138,7 +197,8 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     pid: process.pid,
     pgid: process.pid,
     role: "harness",
-    command: [...process.argv],
+    // As /proc shows it (with tsx, process.argv differs), so cleanup can recognise it.
+    command: processCommand(process.pid) ?? [...process.argv],
     startedAt: new Date().toISOString(),
   });
 
@@ -177,6 +237,8 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   let crashed: Error | null = null;
   let finalInfo: Record<string, unknown> = {};
   progress.note(`[${name}] store ${run.dir}`);
+  for (const k of unsupported)
+    progress.note(`[${name}] note: the nodes have no --${k} setting; running without it`);
   progress.start();
   try {
     await runtime.start();
@@ -192,6 +254,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       random: streamRandom(o.seed, "nemesis", 0),
       recorder,
       clockMs: o.clockSkewMs ?? 10_000,
+      ...(o.faultOptions ? { faultOptions: o.faultOptions } : {}),
       onChange: (a) => {
         faults = a;
       },
@@ -203,6 +266,10 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       const g = workload.generator(w);
       return timeLimit(limitNs, perWorkerNs > 0 ? stagger(perWorkerNs, g) : g);
     };
+    const failBackoffMs = o.failBackoffMs ?? 100;
+    const backoff = Array.from({ length: o.concurrency }, (_, w) =>
+      streamRandom(o.seed, "backoff", w),
+    );
     nemesis.start();
     const t0 = recorder.nowNs();
     await Promise.all(
@@ -231,6 +298,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
           nodes: refs(),
           kv,
           maxWaitMs: (o.finalWaitS ?? 30) * 1000,
+          repair: o.finalRepair !== false,
           log: (l) => progress.note(`[${name}] ${l}`),
         });
       if (workload.finalGenerator) {
@@ -279,6 +347,11 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
           completion = { type: "info", error: `client-error: ${(err as Error).message}` };
         }
         await recorder.complete(w, completion);
+        // A node that is down answers at once (connection refused, 503): without a pause the
+        // worker would spin, flooding the history with failures. Back off a little, as a real
+        // client does; the pause is drawn from its own stream so the ops stay the seed's.
+        if (completion.type !== "ok" && failBackoffMs > 0)
+          await sleepUntil(backoff[w]!.next() * failBackoffMs, stopped);
       }
     }
     function nemesisCrashed(): boolean {
@@ -292,10 +365,16 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     kv.close();
     await recorder.close().catch(() => {});
     if (!o.leaveRunning || crashed) await runtime.teardown();
-    else
+    else {
+      const where = nodes
+        .map((id) => `${id} http://${runtime.info(id).http.host}:${runtime.info(id).http.port}`)
+        .join(", ");
       progress.note(
-        `[${name}] leaving the cluster running (pids in ${run.pidsDir}); stop it with: npm run jepsen -- cleanup --force`,
+        `[${name}] leaving the cluster running: ${where}. Node-to-node links go through this ` +
+          "process's proxies, so it stays up: Ctrl-C stops the cluster (or, from another shell, " +
+          "npm run jepsen -- cleanup --force)",
       );
+    }
   }
   if (crashed) {
     const results = {
@@ -306,23 +385,45 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     };
     await run.writeResults(results);
     await run.removePid("harness");
-    return { valid: "unknown", exitCode: 255, runDir: run.dir, results, crashed: crashed.message };
+    const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
+    return {
+      valid: "unknown",
+      exitCode: 255,
+      runDir: run.dir,
+      results,
+      crashed: crashed.message,
+      ...(report ? { report } : {}),
+    };
   }
   setPhase("check");
   const test = await run.readTest();
   const verdict = await checkRun(run.historyFile, test, workload.checkers);
+  const standIns = await standInsOf(nodes.map((id) => run.nodeLog(id)));
   const results = {
     ...verdict,
     counts: recorder.counts,
     final: finalInfo,
+    ...(Object.keys(standIns).length > 0 ? { standIns } : {}),
     finishedAt: new Date().toISOString(),
   };
   await run.writeResults(results);
-  await run.removePid("harness");
+  // A cluster left running keeps its harness (and proxies) alive: cleanup must know it.
+  if (!o.leaveRunning) await run.removePid("harness");
+  for (const line of describeResults(verdict)) progress.note(`[${name}]   ${line}`);
+  for (const [part, msg] of Object.entries(standIns))
+    progress.note(`[${name}] note: the nodes ran on a stand-in ${part}: ${msg}`);
   progress.note(
     `[${name}] valid: ${String(verdict.valid)}${verdict.reason ? ` (${verdict.reason})` : ""}`,
   );
-  return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
+  const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
+  if (report) progress.note(`[${name}] report: ${report}`);
+  return {
+    valid: verdict.valid,
+    exitCode: exitCodeFor(verdict.valid),
+    runDir: run.dir,
+    results,
+    ...(report ? { report } : {}),
+  };
 }
 
 /** Re-runs the checkers on a stored run (`jepsen analyze`). */
@@ -332,7 +433,21 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   const test = await run.readTest<Record<string, unknown>>();
   const names = Array.isArray(test.checkers) ? (test.checkers as string[]) : [];
   const verdict = await checkRun(run.historyFile, test, names);
-  const results = { ...verdict, analyzedAt: new Date().toISOString() };
+  // Keep what only the run knew (op counts, the final phase's repair wait, when it finished).
+  const before = (await run.readResults()) ?? {};
+  const kept = Object.fromEntries(
+    ["counts", "final", "standIns", "finishedAt"]
+      .filter((k) => k in before)
+      .map((k) => [k, before[k]]),
+  );
+  const results = { ...verdict, ...kept, analyzedAt: new Date().toISOString() };
   await run.writeResults(results);
-  return { valid: verdict.valid, exitCode: exitCodeFor(verdict.valid), runDir: run.dir, results };
+  const report = await writeReport(run.dir, (l) => process.stderr.write(`${l}\n`));
+  return {
+    valid: verdict.valid,
+    exitCode: exitCodeFor(verdict.valid),
+    runDir: run.dir,
+    results,
+    ...(report ? { report } : {}),
+  };
 }

@@ -80,6 +80,14 @@ export class RunDir {
   async writeResults(results: unknown): Promise<void> {
     await writeJsonAtomic(this.resultsFile, results);
   }
+  /** results.json, or null when the run has none (it crashed before writing it). */
+  async readResults(): Promise<Record<string, unknown> | null> {
+    try {
+      return JSON.parse(await fsp.readFile(this.resultsFile, "utf8")) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
   async readTest<T = Record<string, unknown>>(): Promise<T> {
     return JSON.parse(await fsp.readFile(this.testFile, "utf8")) as T;
   }
@@ -254,7 +262,8 @@ export interface CleanupReport {
 
 /** Kills what crashed runs left behind: every process named by a pid file whose process is
  * still alive and still runs the recorded command (its whole process group, after SIGCONT so a
- * paused node dies too). A run whose harness is still alive is skipped unless `force`. */
+ * paused node dies too). A run whose harness is still alive is skipped unless `force`; with
+ * `force` that harness gets SIGTERM (its own teardown) and its nodes are killed. */
 export async function cleanupStore(
   store: Store,
   options: { force?: boolean } = {},
@@ -277,6 +286,16 @@ export async function cleanupStore(
     }
     for (const { file, record } of pids) {
       if (record.role === "harness") {
+        // A live harness (a run left running, or one that hangs) is asked to tear down itself:
+        // SIGTERM runs its orderly teardown, which also closes the proxies only it holds.
+        if (record.pid !== process.pid && isAlive(record.pid) && matchesRecord(record)) {
+          try {
+            process.kill(record.pid, "SIGTERM");
+            report.killed.push({ run: label, role: record.role, pid: record.pid });
+          } catch {
+            // Gone meanwhile.
+          }
+        }
         await fsp.rm(file, { force: true });
         continue;
       }

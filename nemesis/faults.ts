@@ -25,11 +25,39 @@ export interface FaultContext {
   step: StepRunner;
   /** Clock skew size for bumps and strobes (ms). */
   clockMs: number;
+  /** Narrows what each fault may choose (default: everything, as Jepsen's nemesis packages). */
+  options?: FaultOptions;
 }
+
+/** Narrows the faults' choices, so a test can aim at one mechanism (Jepsen's nemesis `:targets`).
+ * The random draws are the same whatever is narrowed: only the mapping from a draw to a choice
+ * changes, so the rest of a seed's schedule stays put. */
+export interface FaultOptions {
+  /** Partition kinds to choose from (default all of PARTITION_KINDS). */
+  partitionKinds?: readonly PartitionKind[];
+  /** How cut links behave: `mixed` (default: 3/4 drop, 1/4 reset), or always `drop` / `reset`. */
+  partitionMode?: "mixed" | "drop" | "reset";
+  /** Kill targetings to choose from (default one, minority, majority, all). */
+  killTargets?: readonly Targeting[];
+  /** Pause targetings to choose from (default one, minority). */
+  pauseTargets?: readonly ("one" | "minority")[];
+  /** Which enabled fault comes next: `random` (default, Jepsen's mix) or `cycle` (in the order
+   * they were given, round-robin: a test that needs both partitions and kills gets both). */
+  sequence?: "random" | "cycle";
+  /** Clock faults to choose from (default 3/4 bump, 1/4 strobe). */
+  clockKinds?: readonly ("bump" | "strobe")[];
+  /** Direction of a bump: `both` (default, each victim's sign at random), `forward` or `backward`. */
+  clockDirection?: "both" | "forward" | "backward";
+}
+
+export const PARTITION_MODES = ["mixed", "drop", "reset"] as const;
+export const CLOCK_DIRECTIONS = ["both", "forward", "backward"] as const;
 
 /** A fault in progress: `stop` heals it and records the heal. */
 export interface ActiveFault {
   name: FaultName;
+  /** What it is doing, for progress lines: "partition halves/drop", "kill n1,n3", ... */
+  summary: string;
   stop(): Promise<void>;
 }
 
@@ -62,16 +90,29 @@ export function targetCount(t: Targeting, n: number): number {
   }
 }
 
+/** The kinds to draw from: majorities-ring needs 4 nodes (on 3, every node's majority is every
+ * node, so it cuts nothing) and is left out of the default mix below that. */
+export function partitionKinds(
+  nodeCount: number,
+  chosen?: readonly PartitionKind[],
+): readonly PartitionKind[] {
+  if (chosen && chosen.length > 0) return chosen;
+  return nodeCount >= 4 ? PARTITION_KINDS : PARTITION_KINDS.filter((k) => k !== "majorities-ring");
+}
+
 export async function startPartition(
   ctx: FaultContext,
   kind?: PartitionKind,
 ): Promise<ActiveFault> {
   const nodes = ctx.runtime.nodes;
-  const k = kind ?? pick(PARTITION_KINDS, ctx.random);
+  const k = kind ?? pick(partitionKinds(nodes.length, ctx.options?.partitionKinds), ctx.random);
   const grudge = grudgeFor(k, nodes, ctx.random);
   const links = grudgeLinks(grudge);
   // Mostly DROP (the nastier fault: senders hang until their deadlines), sometimes REJECT.
-  const mode: LinkMode = ctx.random.next() < 0.75 ? { kind: "drop" } : { kind: "reset" };
+  const draw = ctx.random.next();
+  const fixed = ctx.options?.partitionMode ?? "mixed";
+  const mode: LinkMode =
+    fixed === "drop" || (fixed === "mixed" && draw < 0.75) ? { kind: "drop" } : { kind: "reset" };
   await ctx.step({
     f: "start-partition",
     plan: { kind: k, mode: mode.kind, grudge },
@@ -82,6 +123,7 @@ export async function startPartition(
   });
   return {
     name: "partition",
+    summary: `partition ${k}/${mode.kind}`,
     stop: async () => {
       await ctx.step({
         f: "stop-partition",
@@ -98,7 +140,9 @@ export async function startPartition(
 
 export async function startKill(ctx: FaultContext, targeting?: Targeting): Promise<ActiveFault> {
   const nodes = ctx.runtime.nodes;
-  const t = targeting ?? pick<Targeting>(["one", "minority", "majority", "all"], ctx.random);
+  const t =
+    targeting ??
+    pick<Targeting>(ctx.options?.killTargets ?? ["one", "minority", "majority", "all"], ctx.random);
   const victims = sample(nodes, targetCount(t, nodes.length), ctx.random);
   await ctx.step({
     f: "kill",
@@ -115,19 +159,19 @@ export async function startKill(ctx: FaultContext, targeting?: Targeting): Promi
   });
   return {
     name: "kill",
+    summary: `kill ${victims.join(",")}`,
     stop: async () => {
       await ctx.step({
         f: "start",
         plan: { nodes: victims },
         act: async () => {
-          const started: Array<{ node: string; pid: number | null }> = [];
-          for (const n of victims) {
+          // Together, as a cluster restarts after a power cut (and in a third of the time).
+          const down = victims.filter((n) => {
             const st = ctx.runtime.info(n).state;
-            if (st === "killed" || st === "stopped") {
-              const info = await ctx.runtime.startNode(n);
-              started.push({ node: n, pid: info.pid });
-            }
-          }
+            return st === "killed" || st === "stopped";
+          });
+          const infos = await Promise.all(down.map((n) => ctx.runtime.startNode(n)));
+          const started = down.map((n, i) => ({ node: n, pid: infos[i]!.pid }));
           return { started };
         },
       });
@@ -140,7 +184,9 @@ export async function startPause(
   targeting?: "one" | "minority",
 ): Promise<ActiveFault> {
   const nodes = ctx.runtime.nodes;
-  const t = targeting ?? pick<"one" | "minority">(["one", "minority"], ctx.random);
+  const t =
+    targeting ??
+    pick<"one" | "minority">(ctx.options?.pauseTargets ?? ["one", "minority"], ctx.random);
   const victims = sample(nodes, targetCount(t, nodes.length), ctx.random);
   await ctx.step({
     f: "pause",
@@ -157,6 +203,7 @@ export async function startPause(
   });
   return {
     name: "pause",
+    summary: `pause ${victims.join(",")}`,
     stop: async () => {
       await ctx.step({
         f: "resume",
@@ -182,15 +229,29 @@ export async function startClock(
   kind?: "bump" | "strobe",
 ): Promise<ActiveFault> {
   const nodes = ctx.runtime.nodes;
-  const k = kind ?? (ctx.random.next() < 0.75 ? "bump" : "strobe");
+  const draw = ctx.random.next();
+  const kinds = ctx.options?.clockKinds;
+  const k =
+    kind ??
+    (kinds && kinds.length > 0
+      ? kinds[Math.min(kinds.length - 1, Math.floor(draw * kinds.length))]!
+      : draw < 0.75
+        ? "bump"
+        : "strobe");
   const victims = sample(nodes, 1 + ctx.random.int(nodes.length), ctx.random);
   let stopStrobe: (() => Promise<unknown>) | null = null;
+  let clockSummary = `clock-strobe ${victims.join(",")} ±${(ctx.clockMs / 1000).toFixed(1)}s`;
   if (k === "bump") {
     const offsets: Record<string, number> = {};
     for (const n of victims) {
       const mag = Math.round(ctx.clockMs * (0.5 + ctx.random.next() / 2));
-      offsets[n] = ctx.random.next() < 0.5 ? -mag : mag;
+      const back = ctx.random.next() < 0.5;
+      const dir = ctx.options?.clockDirection ?? "both";
+      offsets[n] = dir === "backward" || (dir === "both" && back) ? -mag : mag;
     }
+    clockSummary = `clock-bump ${victims
+      .map((n) => `${n}${offsets[n]! >= 0 ? "+" : ""}${(offsets[n]! / 1000).toFixed(1)}s`)
+      .join(",")}`;
     await ctx.step({
       f: "clock-bump",
       plan: { offsetsMs: offsets },
@@ -229,6 +290,7 @@ export async function startClock(
   }
   return {
     name: "clock",
+    summary: clockSummary,
     stop: async () => {
       await ctx.step({
         f: "clock-reset",

@@ -2,11 +2,15 @@
 // it through a runtime, and a schedule that starts and heals faults and records every step.
 export {
   type ActiveFault,
+  CLOCK_DIRECTIONS,
   FAULT_NAMES,
   type FaultContext,
   type FaultName,
+  type FaultOptions,
   healEverything,
   type NemesisStep,
+  PARTITION_MODES,
+  partitionKinds,
   startClock,
   startFault,
   startKill,

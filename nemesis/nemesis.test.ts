@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { streamRandom } from "../harness/generator.ts";
-import type { ClockChange, LinkMode, NodeInfo, Runtime } from "../harness/runtime/types.ts";
+import { FakeRuntime } from "../harness/runtime/testing/fake-runtime.ts";
 import { SeededRandom } from "../node/env/index.ts";
 import {
   bridge,
@@ -14,78 +14,12 @@ import {
   majoritiesRing,
   NemesisSchedule,
   parseNemesis,
+  partitionKinds,
+  startClock,
   startKill,
   startPartition,
   targetCount,
 } from "./index.ts";
-
-/** An in-memory runtime: records calls and keeps the state a real one would. */
-class FakeRuntime implements Runtime {
-  readonly name = "fake";
-  readonly calls: string[] = [];
-  private readonly state = new Map<string, NodeInfo>();
-  private readonly links = new Map<string, LinkMode>();
-  constructor(readonly nodes: readonly string[]) {
-    for (const id of nodes)
-      this.state.set(id, {
-        id,
-        state: "running",
-        http: { host: "h", port: 1 },
-        peer: { host: "h", port: 2 },
-        pid: 100,
-        starts: 1,
-        clockOffsetMs: 0,
-      });
-  }
-  async start() {}
-  info(id: string) {
-    return { ...this.state.get(id)! };
-  }
-  private set(id: string, patch: Partial<NodeInfo>) {
-    this.state.set(id, { ...this.state.get(id)!, ...patch });
-  }
-  async startNode(id: string) {
-    this.calls.push(`start ${id}`);
-    this.set(id, { state: "running", pid: 200 });
-    return this.info(id);
-  }
-  async stopNode(id: string) {
-    this.set(id, { state: "stopped", pid: null });
-  }
-  async kill(id: string) {
-    this.calls.push(`kill ${id}`);
-    this.set(id, { state: "killed", pid: null });
-  }
-  async pause(id: string) {
-    this.calls.push(`pause ${id}`);
-    this.set(id, { state: "paused" });
-  }
-  async resume(id: string) {
-    this.calls.push(`resume ${id}`);
-    this.set(id, { state: "running" });
-  }
-  async setLink(from: string, to: string, mode: LinkMode) {
-    this.calls.push(`link ${from}->${to} ${mode.kind}`);
-    if (mode.kind === "up") this.links.delete(`${from}>${to}`);
-    else this.links.set(`${from}>${to}`, mode);
-  }
-  faultyLinks(): Array<[string, string, LinkMode]> {
-    return [...this.links].map(([k, m]) => [k.split(">")[0]!, k.split(">")[1]!, m]);
-  }
-  async healLinks() {
-    this.calls.push("heal links");
-    this.links.clear();
-  }
-  async setClockOffset(id: string, offsetMs: number): Promise<ClockChange> {
-    this.calls.push(`clock ${id} ${offsetMs}`);
-    this.set(id, { clockOffsetMs: offsetMs });
-    return { node: id, offsetMs, mechanism: "hook", effectiveWithinMs: 0 };
-  }
-  logs() {
-    return {};
-  }
-  async teardown() {}
-}
 
 const N5 = ["n1", "n2", "n3", "n4", "n5"];
 
@@ -187,6 +121,76 @@ describe("faults", () => {
   });
 });
 
+describe("fault options", () => {
+  function recorder() {
+    const ops: Array<{ type: string; f: string; value: unknown }> = [];
+    const step = async (s: { f: string; plan: unknown; act: () => Promise<unknown> }) => {
+      ops.push({ type: "invoke", f: s.f, value: s.plan });
+      const v = await s.act();
+      ops.push({ type: "info", f: s.f, value: v });
+      return v;
+    };
+    return { ops, step };
+  }
+
+  it("narrowing a choice changes only that choice, never the rest of the seed's draws", async () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const plain = recorder();
+      await startPartition({
+        runtime: new FakeRuntime(N5),
+        random: new SeededRandom(seed),
+        clockMs: 1,
+        step: plain.step,
+      });
+      const narrowed = recorder();
+      await startPartition({
+        runtime: new FakeRuntime(N5),
+        random: new SeededRandom(seed),
+        clockMs: 1,
+        step: narrowed.step,
+        options: { partitionMode: "reset" },
+      });
+      const a = plain.ops[1]!.value as { kind: string; grudge: unknown; mode: string };
+      const b = narrowed.ops[1]!.value as { kind: string; grudge: unknown; mode: string };
+      expect(b.mode).toBe("reset");
+      expect([b.kind, b.grudge]).toEqual([a.kind, a.grudge]);
+    }
+  });
+
+  it("partition kinds and mode, kill targets and clock direction are honoured", async () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = recorder();
+      const base = { runtime: new FakeRuntime(N5), random: new SeededRandom(seed), clockMs: 1000 };
+      await startPartition({
+        ...base,
+        step: r.step,
+        options: { partitionKinds: ["isolate-one"], partitionMode: "drop" },
+      });
+      await startKill({ ...base, step: r.step, options: { killTargets: ["all"] } });
+      await startClock({
+        ...base,
+        step: r.step,
+        options: { clockKinds: ["bump"], clockDirection: "forward" },
+      });
+      const part = r.ops[1]!.value as { kind: string; mode: string };
+      expect(part).toMatchObject({ kind: "isolate-one", mode: "drop" });
+      expect((r.ops[3]!.value as { killed: unknown[] }).killed).toHaveLength(5);
+      expect(r.ops[4]!.f).toBe("clock-bump");
+      const changes = (r.ops[5]!.value as { changes: Array<{ offsetMs: number }> }).changes;
+      expect(changes.length).toBeGreaterThan(0);
+      for (const c of changes) expect(c.offsetMs).toBeGreaterThanOrEqual(500);
+    }
+  });
+
+  it("majorities-ring is left out of the default mix on 3 nodes, where it would cut nothing", () => {
+    const three = ["n1", "n2", "n3"];
+    expect(grudgeLinks(majoritiesRing(three, new SeededRandom(1)))).toEqual([]);
+    expect(partitionKinds(3)).not.toContain("majorities-ring");
+    expect(partitionKinds(4)).toContain("majorities-ring");
+    expect(partitionKinds(3, ["majorities-ring"])).toEqual(["majorities-ring"]);
+  });
+});
+
 describe("NemesisSchedule", () => {
   async function runSchedule(seed: number, faults = parseNemesis("all")) {
     const rt = new FakeRuntime(N5);
@@ -234,6 +238,35 @@ describe("NemesisSchedule", () => {
       expect(ops.at(-1)!.f).toBe("heal-all");
       expect(ops.at(-1)!.type).toBe("info");
     }
+  });
+
+  it("cycle takes the faults in the order given", async () => {
+    const rt = new FakeRuntime(N5);
+    const fs: string[] = [];
+    const s = new NemesisSchedule({
+      runtime: rt,
+      faults: ["kill", "partition", "clock"],
+      intervalMs: 2,
+      random: streamRandom(3, "nemesis", 0),
+      faultOptions: { sequence: "cycle" },
+      recorder: {
+        nemesis: async (type, f) => {
+          if (type === "invoke" && !["start", "stop-partition", "clock-reset"].includes(f))
+            fs.push(f);
+        },
+      },
+    });
+    s.start();
+    for (let i = 0; i < 400 && fs.length < 6; i++) await new Promise((r) => setTimeout(r, 2));
+    await s.stop();
+    expect(fs.slice(0, 6).map((f) => f.replace(/^clock-.*/, "clock"))).toEqual([
+      "kill",
+      "start-partition",
+      "clock",
+      "kill",
+      "start-partition",
+      "clock",
+    ]);
   });
 
   it("parses --nemesis lists", () => {

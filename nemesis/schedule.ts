@@ -1,5 +1,5 @@
 // The nemesis schedule: every `interval` it starts a fault (one of the enabled packages, chosen by
-// the seeded random source), lets it act for `interval`, heals it, and repeats until stopped.
+// the seeded random source, or taken in turn with `sequence: "cycle"`), lets it act for `interval`, heals it, and repeats until stopped.
 // Stopping heals whatever is active and then everything else (the final heal), so the final phase
 // runs on a whole cluster. Every step is an op in the history.
 
@@ -9,6 +9,7 @@ import {
   type ActiveFault,
   FAULT_NAMES,
   type FaultName,
+  type FaultOptions,
   healEverything,
   type NemesisStep,
   startFault,
@@ -48,6 +49,8 @@ export interface ScheduleOptions {
   random: Random;
   recorder: NemesisRecorder;
   clockMs?: number;
+  /** Narrows the faults' choices (partition kinds and mode, targets, clock direction). */
+  faultOptions?: FaultOptions;
   /** Called when the set of active faults changes (for progress lines). */
   onChange?: (active: string[]) => void;
 }
@@ -67,7 +70,7 @@ export class NemesisSchedule {
 
   /** Names of the faults currently in effect. */
   activeFaults(): string[] {
-    return this.active ? [this.active.name] : [];
+    return this.active ? [this.active.summary] : [];
   }
 
   start(): void {
@@ -90,14 +93,20 @@ export class NemesisSchedule {
   }
 
   private async run(): Promise<void> {
+    let turn = 0;
     while (!this.stopping) {
       if (!(await this.sleep(this.o.intervalMs))) break;
-      const name = this.o.faults[this.o.random.int(this.o.faults.length)]!;
+      const drawn = this.o.random.int(this.o.faults.length);
+      const name =
+        this.o.faultOptions?.sequence === "cycle"
+          ? this.o.faults[turn++ % this.o.faults.length]!
+          : this.o.faults[drawn]!;
       const ctx = {
         runtime: this.o.runtime,
         random: this.o.random,
         step: (s: NemesisStep) => this.step(s),
         clockMs: this.o.clockMs ?? 10_000,
+        ...(this.o.faultOptions ? { options: this.o.faultOptions } : {}),
       };
       const fault = await this.guard(startFault(name, ctx));
       if (!fault) break;

@@ -4,12 +4,14 @@
 import {
   AddressBook,
   formatAddress,
+  type MemberStatus,
   Membership,
   nextGeneration,
   type PeerAddress,
   TcpTransport,
   TokenRing,
 } from "./cluster/index.ts";
+import { RingState } from "./cluster/ring-state.ts";
 import type { LivenessView, NodeId, RpcTransport } from "./cluster/types.ts";
 import type { Env } from "./env/env.ts";
 import { openEngine } from "./storage/index.ts";
@@ -46,11 +48,15 @@ export interface ClusterOptions {
   dataDir: string;
   gossipIntervalMs: number;
   phiThreshold: number;
+  /** Status announced at start: "joining" for a node that joins a running cluster. */
+  status?: MemberStatus;
 }
 
 /** What the node needs from the cluster layer. */
 export interface ClusterParts {
-  readonly ring: TokenRing;
+  /** The ring now (and during a join or leave, the ring after it); follows membership. */
+  readonly ring: RingState;
+  readonly membership: Membership;
   readonly transport: RpcTransport;
   readonly liveness: LivenessView;
   readonly addresses: AddressBook;
@@ -66,7 +72,13 @@ export interface ClusterParts {
 }
 
 export async function openCluster(env: Env, opts: ClusterOptions): Promise<ClusterParts> {
-  const ring = new TokenRing(opts.members, { vnodes: opts.vnodes });
+  // A joining node is not on the ring yet: it learns the ring's members from gossip.
+  const ring = new RingState(
+    new TokenRing(
+      opts.status === "joining" ? opts.members.filter((m) => m !== opts.self) : opts.members,
+      { vnodes: opts.vnodes },
+    ),
+  );
   const addresses = new AddressBook(opts.peers);
   const transport = new TcpTransport(env, {
     self: opts.self,
@@ -87,25 +99,53 @@ export async function openCluster(env: Env, opts: ClusterOptions): Promise<Clust
     seeds: opts.members.filter((m) => m !== opts.self),
     intervalMs: opts.gossipIntervalMs,
     failureDetector: { threshold: opts.phiThreshold },
+    ...(opts.status === undefined ? {} : { status: opts.status }),
   });
+  const followMembership = () => {
+    const joining: NodeId[] = [];
+    const leaving: NodeId[] = [];
+    for (const m of membership.list()) {
+      if (m.status === "joining" && (m.state === "alive" || m.state === "suspect"))
+        joining.push(m.id);
+      if (m.status === "leaving") leaving.push(m.id);
+    }
+    ring.update(membership.ringMembers(), joining, leaving);
+  };
+  followMembership();
   membership.onEvent((e) => {
     if (e.type === "down" || e.type === "up" || e.type === "suspect" || e.type === "restarted") {
       env.log.info(`member ${e.type}`, { event: `member-${e.type}`, member: e.id });
     }
+    // "joined" fires before the newcomer's gossiped status is applied (it would briefly look
+    // normal); the "status" and "ring-changed" events that follow carry the truth.
+    if (e.type !== "suspect" && e.type !== "joined") followMembership();
+  });
+  ring.onChange(({ before, after }) => {
+    env.log.info("ring changed", {
+      event: "ring-changed",
+      before: before.nodes,
+      after: after.nodes,
+    });
   });
   membership.start();
   return {
     ring,
+    membership,
     transport,
     liveness: membership,
     addresses,
     peerAddress,
-    describeRing: () => ring.describe(),
+    describeRing: () => ring.current.describe(),
     members: () => membership.list(),
     stats: () => {
       const m = membership.stats();
       const t = transport.stats();
-      const out: Record<string, number> = { ring_nodes: ring.nodes.length };
+      const out: Record<string, number> = {
+        ring_nodes: ring.nodes.length,
+        ring_changes: ring.changes,
+        ring_joining: ring.joining.length,
+        ring_leaving: ring.leaving.length,
+      };
       for (const [k, v] of Object.entries({ ...m, ...t })) {
         if (typeof v === "number") out[k] = v;
       }

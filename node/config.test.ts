@@ -12,6 +12,8 @@ const files: Record<string, string> = {
   "unknown.json": JSON.stringify({ id: "f1", replicas: 3 }),
   "bad.json": "{ not json",
   "array.json": "[]",
+  "join.json": JSON.stringify({ id: "j1", join: true, hintedHandoff: false, quorum: "strict" }),
+  "join-bad.json": JSON.stringify({ id: "j1", join: "yes" }),
 };
 const read = (p: string) => {
   const f = files[p];
@@ -111,5 +113,56 @@ describe("node config", () => {
       ["n3", null],
     ]);
     expect(parseNodeConfig(["--help"], read)).toBe("help");
+  });
+
+  it("hinted handoff, quorum mode and joining: defaults, forms, and the hint age bound", () => {
+    const d = parse(["--id", "n1"]);
+    expect(d).toMatchObject({
+      quorum: "sloppy",
+      hintedHandoff: true,
+      hintMaxAgeMs: 1_800_000, // half the default tombstone grace of one hour
+      hintsPerTarget: 100_000,
+      hintBytesPerTarget: 128 * 1024 * 1024,
+      hintReplayIntervalMs: 10_000,
+      hintReplayBytesPerSecond: 4 * 1024 * 1024,
+      join: false,
+      streamBytesPerSecond: 32 * 1024 * 1024,
+    });
+    // A long grace: at most three hours.
+    expect(parse(["--id", "n1", "--tombstone-grace-ms", "86400000"]).hintMaxAgeMs).toBe(10_800_000);
+    // A short grace: half of it.
+    expect(parse(["--id", "n1", "--tombstone-grace-ms", "2000"]).hintMaxAgeMs).toBe(1000);
+    expect(parse(["--id", "n1", "--join", "--hinted-handoff", "off"])).toMatchObject({
+      join: true,
+      hintedHandoff: false,
+    });
+    // The harness passes booleans as words.
+    expect(parse(["--id", "n1", "--hinted-handoff", "false"]).hintedHandoff).toBe(false);
+    expect(parse(["--id", "n1", "--hinted-handoff", "true"]).hintedHandoff).toBe(true);
+    expect(parse(["--config", "join.json"])).toMatchObject({
+      join: true,
+      hintedHandoff: false,
+      quorum: "strict",
+    });
+    // Without hinted handoff the age bound does not matter, so a zero grace is fine.
+    expect(
+      parse(["--id", "n1", "--tombstone-grace-ms", "0", "--hinted-handoff", "off"]).hintedHandoff,
+    ).toBe(false);
+    const bad: [string[], RegExp][] = [
+      [["--id", "n1", "--quorum", "loose"], /quorum .* sloppy, strict/],
+      [["--id", "n1", "--hinted-handoff", "maybe"], /must be on or off/],
+      [["--config", "join-bad.json"], /join .* true or false/],
+      [["--id", "n1", "--join", "yes"], /positional|Unexpected argument/i],
+      [
+        ["--id", "n1", "--hint-max-age-ms", "3600000"],
+        /hintMaxAgeMs 3600000 must be below tombstoneGraceMs 3600000/,
+      ],
+      [["--id", "n1", "--tombstone-grace-ms", "0"], /--hinted-handoff off/],
+      [["--id", "n1", "--hints-per-target", "0"], /hintsPerTarget/],
+    ];
+    for (const [argv, msg] of bad) {
+      expect(() => parseNodeConfig(argv, read), argv.join(" ")).toThrow(ConfigError);
+      expect(() => parseNodeConfig(argv, read), argv.join(" ")).toThrow(msg);
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_VNODES } from "./cluster/ring.ts";
 import type { ReadRepairMode } from "./replication/coordinator.ts";
+import type { QuorumMode } from "./replication/replica-plan.ts";
 import type { ConflictMode } from "./replication/versions.ts";
 import type { SyncMode } from "./storage/types.ts";
 
@@ -26,6 +27,8 @@ export interface NodeConfig {
   maxSiblings: number;
   maxKeyBytes: number;
   maxValueBytes: number;
+  /** Most open client (HTTP) connections; beyond it new ones are closed at once. */
+  maxClientConnections: number;
   adminToken: string | null;
   clusterSecret: string;
   vnodes: number;
@@ -39,6 +42,24 @@ export interface NodeConfig {
   antiEntropyBytesPerSecond: number;
   /** Tombstones are purged no earlier than this after a node first saw them (docs/node.md). */
   tombstoneGraceMs: number;
+  /** Default quorum mode: sloppy (fallbacks count toward R and W) or strict (owners only). */
+  quorum: QuorumMode;
+  /** False: no fallbacks and no hints anywhere (every request plans as strict). */
+  hintedHandoff: boolean;
+  /** Hints older than this are dropped, never delivered (below tombstoneGraceMs). */
+  hintMaxAgeMs: number;
+  /** Most hints (keys) held for one owner. */
+  hintsPerTarget: number;
+  /** Most hint bytes held for one owner. */
+  hintBytesPerTarget: number;
+  /** Mean time between scans for hints whose owner is alive again. */
+  hintReplayIntervalMs: number;
+  /** Hint bytes delivered per second; 0 = unlimited. */
+  hintReplayBytesPerSecond: number;
+  /** Start as a joining member: stream the ranges this node will own, then become normal. */
+  join: boolean;
+  /** Range streaming (joins and leaves) bytes per second received; 0 = unlimited. */
+  streamBytesPerSecond: number;
   logLevel: "debug" | "info" | "warn" | "error";
   seed: number | null;
 }
@@ -56,7 +77,8 @@ export const DEFAULT_SECRET = "quorumlab-dev-secret";
 interface Setting {
   /** CLI flag (kebab-case); the JSON key is the camelCase name. */
   flag: string;
-  type: "string" | "int";
+  /** "bool": a CLI flag without a value, a JSON true/false. */
+  type: "string" | "int" | "bool";
   help: string;
 }
 
@@ -89,6 +111,11 @@ const SETTINGS: Record<string, Setting> = {
   },
   maxKeyBytes: { flag: "max-key-bytes", type: "int", help: "longest key, bytes (1024)" },
   maxValueBytes: { flag: "max-value-bytes", type: "int", help: "longest value, bytes (1048576)" },
+  maxClientConnections: {
+    flag: "max-client-connections",
+    type: "int",
+    help: "most open HTTP client connections (1024)",
+  },
   adminToken: {
     flag: "admin-token",
     type: "string",
@@ -134,6 +161,51 @@ const SETTINGS: Record<string, Setting> = {
     type: "int",
     help: "tombstones are kept at least this long, ms (3600000)",
   },
+  quorum: {
+    flag: "quorum",
+    type: "string",
+    help: "default quorum: sloppy (fallbacks count) | strict (owners only) (sloppy)",
+  },
+  hintedHandoff: {
+    flag: "hinted-handoff",
+    type: "string",
+    help: "on | off: fallbacks holding hints for owners believed down (on)",
+  },
+  hintMaxAgeMs: {
+    flag: "hint-max-age-ms",
+    type: "int",
+    help: "hints older than this are dropped; below the tombstone grace (grace / 2, at most 3 h)",
+  },
+  hintsPerTarget: {
+    flag: "hints-per-target",
+    type: "int",
+    help: "most hints held for one owner (100000)",
+  },
+  hintBytesPerTarget: {
+    flag: "hint-bytes-per-target",
+    type: "int",
+    help: "most hint bytes held for one owner (134217728)",
+  },
+  hintReplayIntervalMs: {
+    flag: "hint-replay-interval-ms",
+    type: "int",
+    help: "scan for hints whose owner is back, ms; 0 = only on membership up events (10000)",
+  },
+  hintReplayBytesPerSecond: {
+    flag: "hint-replay-bytes-per-second",
+    type: "int",
+    help: "hint delivery rate bound, bytes/s; 0 = unlimited (4194304)",
+  },
+  join: {
+    flag: "join",
+    type: "bool",
+    help: "join a running cluster: stream the ranges this node will own, then serve them",
+  },
+  streamBytesPerSecond: {
+    flag: "stream-bytes-per-second",
+    type: "int",
+    help: "join/leave range streaming rate bound, bytes/s; 0 = unlimited (33554432)",
+  },
   logLevel: { flag: "log-level", type: "string", help: "debug | info | warn | error (info)" },
   seed: { flag: "seed", type: "int", help: "seed of the node's random source (random)" },
 };
@@ -144,7 +216,10 @@ export function usage(): string {
   row("--config <file>", "JSON file with the settings below (camelCase keys); CLI wins");
   row("--peer <id>[=host:port]", 'another member of the ring (repeatable; "peers" in JSON)');
   for (const s of Object.values(SETTINGS))
-    row(`--${s.flag} <${s.type === "int" ? "n" : "v"}>`, s.help);
+    row(
+      s.type === "bool" ? `--${s.flag}` : `--${s.flag} <${s.type === "int" ? "n" : "v"}>`,
+      s.help,
+    );
   row("--help", "this text");
   return lines.join("\n");
 }
@@ -164,7 +239,8 @@ export function parseNodeConfig(
     peer: { type: "string", multiple: true },
     help: { type: "boolean" },
   };
-  for (const s of Object.values(SETTINGS)) options[s.flag] = { type: "string" };
+  for (const s of Object.values(SETTINGS))
+    options[s.flag] = { type: s.type === "bool" ? "boolean" : "string" };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -211,6 +287,7 @@ export function parseNodeConfig(
   for (const [key, s] of Object.entries(SETTINGS)) {
     const cli = v[s.flag];
     if (typeof cli === "string") raw[key] = s.type === "int" ? intArg(s.flag, cli) : cli;
+    if (typeof cli === "boolean") raw[key] = cli;
   }
 
   const id = str(raw, "id", "");
@@ -253,6 +330,7 @@ export function parseNodeConfig(
     maxSiblings: int(raw, "maxSiblings", 100, 1, 10_000),
     maxKeyBytes: int(raw, "maxKeyBytes", 1024, 1, 65_536),
     maxValueBytes: int(raw, "maxValueBytes", 1024 * 1024, 0, 8 * 1024 * 1024),
+    maxClientConnections: int(raw, "maxClientConnections", 1024, 1, 65_536),
     adminToken: raw.adminToken === undefined ? null : str(raw, "adminToken", ""),
     clusterSecret: str(raw, "clusterSecret", DEFAULT_SECRET),
     vnodes: int(raw, "vnodes", DEFAULT_VNODES, 1, 4096),
@@ -268,11 +346,36 @@ export function parseNodeConfig(
       2 ** 31 - 1,
     ),
     tombstoneGraceMs: int(raw, "tombstoneGraceMs", 3_600_000, 0, 30 * 86_400_000),
+    quorum: oneOf(raw, "quorum", ["sloppy", "strict"] as const, "sloppy"),
+    hintedHandoff: onOff(raw, "hintedHandoff", true),
+    hintMaxAgeMs: 0, // below, from the grace period
+    hintsPerTarget: int(raw, "hintsPerTarget", 100_000, 1, 100_000_000),
+    hintBytesPerTarget: int(raw, "hintBytesPerTarget", 128 * 1024 * 1024, 1024, 2 ** 40),
+    hintReplayIntervalMs: int(raw, "hintReplayIntervalMs", 10_000, 0, 86_400_000),
+    hintReplayBytesPerSecond: int(raw, "hintReplayBytesPerSecond", 4 * 1024 * 1024, 0, 2 ** 31 - 1),
+    join: bool(raw, "join", false),
+    streamBytesPerSecond: int(raw, "streamBytesPerSecond", 32 * 1024 * 1024, 0, 2 ** 31 - 1),
     logLevel: oneOf(raw, "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
     seed: raw.seed === undefined ? null : int(raw, "seed", 0, 0, 2 ** 31 - 1),
   };
   if (cfg.timeoutMs > cfg.maxTimeoutMs) {
     throw new ConfigError(`timeoutMs ${cfg.timeoutMs} exceeds maxTimeoutMs ${cfg.maxTimeoutMs}`);
+  }
+  // A hint must be gone before any tombstone it could undo may be purged (docs/node.md).
+  const grace = cfg.tombstoneGraceMs;
+  cfg.hintMaxAgeMs = int(
+    raw,
+    "hintMaxAgeMs",
+    Math.max(1, Math.min(10_800_000, Math.floor(grace / 2))),
+    1,
+    30 * 86_400_000,
+  );
+  if (cfg.hintedHandoff && cfg.hintMaxAgeMs >= grace) {
+    throw new ConfigError(
+      grace === 0
+        ? "tombstoneGraceMs 0 purges tombstones at once, which a delivered hint could undo: set --tombstone-grace-ms above 0 or --hinted-handoff off"
+        : `hintMaxAgeMs ${cfg.hintMaxAgeMs} must be below tombstoneGraceMs ${grace}: an older hint could bring back a purged delete`,
+    );
   }
   if (cfg.adminToken === "") throw new ConfigError("--admin-token must not be empty");
   if (cfg.clusterSecret === "") throw new ConfigError("--cluster-secret must not be empty");
@@ -320,6 +423,28 @@ function int(
     );
   }
   return v;
+}
+
+function bool(raw: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = raw[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") {
+    throw new ConfigError(
+      `${key} (--${SETTINGS[key]!.flag}) must be true or false, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+/** "on"/"off" (or true/false, in JSON or as words). */
+function onOff(raw: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = raw[key];
+  if (v === undefined) return dflt;
+  if (v === true || v === "on" || v === "true") return true;
+  if (v === false || v === "off" || v === "false") return false;
+  throw new ConfigError(
+    `${key} (--${SETTINGS[key]!.flag}) must be on or off, got ${JSON.stringify(v)}`,
+  );
 }
 
 function str(raw: Record<string, unknown>, key: string, dflt: string): string {

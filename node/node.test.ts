@@ -233,7 +233,7 @@ describe("a 3-node vclock cluster", () => {
     for (const o of outcomes) {
       // Definite: nothing was written, not even locally. Indefinite: here it is on n1's replica.
       const s = await local(0, o.key);
-      if (o.definite) expect(s.present).toBe(false);
+      expect(s.present, `${o.key} definite=${o.definite}`).toBe(!o.definite);
     }
     expectError(await req(url(0, "/kv/one-down-0")), 503, "unavailable", true);
     const r1 = await req(url(0, "/kv/one-down-0?r=1"));

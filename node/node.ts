@@ -16,8 +16,19 @@ import {
 } from "./replication/anti-entropy/node-replica-store.ts";
 import { encodeContextToken } from "./replication/context-token.ts";
 import { Coordinator } from "./replication/coordinator.ts";
-import { LocalReplica, loadActor, markCleanShutdown } from "./replication/replica.ts";
-import { StrictPlanner } from "./replication/replica-plan.ts";
+import { CoalescedEvents } from "./replication/hints/coalesced-events.ts";
+import { HintDelivery } from "./replication/hints/hint-delivery.ts";
+import { HintStore } from "./replication/hints/hint-store.ts";
+import {
+  LocalReplica,
+  loadActor,
+  loadRingMembership,
+  markCleanShutdown,
+  saveRingMembership,
+} from "./replication/replica.ts";
+import { SloppyPlanner } from "./replication/replica-plan.ts";
+import { RangeStreamer } from "./replication/streaming/range-streamer.ts";
+import { RingTransitions } from "./replication/streaming/ring-transitions.ts";
 import type { Versions } from "./replication/versions.ts";
 import { openStrongMode } from "./strong-mode.ts";
 
@@ -50,6 +61,25 @@ const CLUSTER_GAUGES: ReadonlySet<string> = new Set([
   "inflightRequests",
   "connectedPeers",
   "inboundConnections",
+  "ring_joining",
+  "ring_leaving",
+]);
+
+/** Hinted handoff statistics that are levels (docs/node.md "Sloppy quorum and hinted handoff"). */
+const HINT_GAUGES: ReadonlySet<string> = new Set([
+  "pending",
+  "pendingBytes",
+  "targets",
+  "oldestAgeMs",
+  "activeRuns",
+]);
+
+/** Range streaming statistics that are levels: the progress of the pulls running now. */
+const STREAMING_GAUGES: ReadonlySet<string> = new Set([
+  "pullJobsRunning",
+  "rangesPulling",
+  "sourcesTotal",
+  "sourcesDone",
 ]);
 
 /** The env a node runs in: its clock's wall time can be skewed by the admin clock hook. */
@@ -81,6 +111,17 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     maxSiblings: config.maxSiblings,
   });
   await replica.loadCounterFloor();
+  // A node that already joined starts as a member; one that left must be told to join again.
+  const recorded = await loadRingMembership(storage);
+  if (recorded === "left" && !config.join) {
+    await storage.close();
+    throw new Error(
+      `${config.id} left the cluster; start it with --join to join again (or wipe ${config.dataDir})`,
+    );
+  }
+  const joining = config.join && recorded !== "normal";
+  if (config.join && !joining)
+    log.info("already a member (joined earlier): starting as normal", { event: "join-skipped" });
 
   const known = new Map<string, { host: string; port: number }>();
   for (const [id, a] of config.peers) if (a !== null) known.set(id, a);
@@ -95,7 +136,19 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     dataDir: config.dataDir,
     gossipIntervalMs: config.gossipIntervalMs,
     phiThreshold: config.phiThreshold,
+    ...(joining ? { status: "joining" as const } : {}),
   });
+
+  // Hinted handoff: hints this node holds for owners believed down, and their delivery.
+  const events = new CoalescedEvents(log, env.timers);
+  const hints = config.hintedHandoff
+    ? await HintStore.open(storage, env.clock, log, events, {
+        mode: config.mode,
+        maxAgeMs: config.hintMaxAgeMs,
+        maxHintsPerTarget: config.hintsPerTarget,
+        maxBytesPerTarget: config.hintBytesPerTarget,
+      })
+    : undefined;
 
   const metrics = new NodeMetrics();
   const coordinator = new Coordinator({
@@ -109,7 +162,10 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       maxTimeoutMs: config.maxTimeoutMs,
       readRepair: config.readRepair,
     },
-    planner: new StrictPlanner(cluster.ring, cluster.liveness),
+    planner: new SloppyPlanner(cluster.ring, cluster.liveness, {
+      defaultMode: config.quorum,
+      hintedHandoff: config.hintedHandoff,
+    }),
     ringSize: () => cluster.ring.nodes.length,
     transport: cluster.transport,
     replica,
@@ -117,8 +173,21 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     timers: env.timers,
     log,
     metrics,
+    ...(hints === undefined ? {} : { hints }),
   });
   coordinator.registerHandlers(cluster.transport);
+  const delivery =
+    hints === undefined
+      ? undefined
+      : new HintDelivery(env, cluster.transport, hints, cluster.liveness, cluster.ring, events, {
+          replicas: config.n,
+          intervalMs: config.hintReplayIntervalMs,
+          bytesPerSecond: config.hintReplayBytesPerSecond,
+        });
+  cluster.membership.onEvent((e) => {
+    if (e.type === "up" || e.type === "restarted") delivery?.ownerUp(e.id);
+  });
+  delivery?.start();
   const strong = await openStrongMode(env, {
     self: config.id,
     dataDir: config.dataDir,
@@ -137,7 +206,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     cluster.transport,
     new NodeReplicaStore(storage, replica),
     versionRecordCodec,
-    cluster.ring,
+    cluster.ring.current,
     {
       replicas: config.n,
       intervalMs: config.antiEntropyIntervalMs,
@@ -154,6 +223,39 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     log.error("anti-entropy failed to start", { event: "ae_rebuild", error: String(e) });
   });
 
+  // Joins and leaves: everything holding the ring follows it (the planner and hint delivery read
+  // cluster.ring live; anti-entropy rebuilds its trees); hints whose owner lost the key move on.
+  cluster.ring.onChange(({ after }) => {
+    antiEntropy.setRing(after).catch((e: unknown) => {
+      log.warn("anti-entropy could not follow the ring change", { error: String(e) });
+    });
+    delivery?.scan();
+  });
+  const streamer = new RangeStreamer(
+    env,
+    cluster.transport,
+    storage,
+    replica,
+    cluster.ring,
+    cluster.liveness,
+    { replicas: config.n, bytesPerSecond: config.streamBytesPerSecond },
+  );
+  const transitions = new RingTransitions({
+    env,
+    transport: cluster.transport,
+    membership: cluster.membership,
+    ring: cluster.ring,
+    streamer,
+    ...(delivery === undefined ? {} : { drainHints: (ms: number) => delivery.drain(ms) }),
+    repair: () => antiEntropy.repair(),
+    onJoined: () => saveRingMembership(storage, "normal"),
+    onLeft: async () => {
+      await saveRingMembership(storage, "left");
+      coordinator.retire(`${config.id} left the cluster and serves no requests; use another node`);
+    },
+  });
+  if (joining) transitions.startJoin();
+
   let httpHandle: HttpServerHandle | undefined;
   const backend: AdminBackend = {
     status: () => ({
@@ -164,7 +266,22 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       http: httpHandle ? { host: httpHandle.host, port: httpHandle.port } : null,
       peer: cluster.peerAddress,
       clock: { nowMs: env.clock.now(), offsetMs: env.clock.offsetMs },
-      ring: { nodes: cluster.ring.nodes },
+      ring: {
+        nodes: cluster.ring.nodes,
+        joining: cluster.ring.joining,
+        leaving: cluster.ring.leaving,
+      },
+      transition: transitions.status(),
+      hints:
+        hints === undefined
+          ? { enabled: false }
+          : {
+              enabled: true,
+              ...delivery!.stats(),
+              ...hints.stats(),
+              byTarget: hints.targets(),
+            },
+      streaming: streamer.stats(),
       members: cluster.members(),
       storage: storage.stats(),
       pendingDotReservations: replica.pendingReservations,
@@ -203,15 +320,28 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     metrics: () => {
       const st = splitStats(storage.stats(), STORAGE_GAUGES, (k) => k.startsWith("filesTier"));
       const cl = splitStats(cluster.stats(), CLUSTER_GAUGES);
+      const hs = splitStats(
+        hints === undefined ? {} : { ...delivery!.stats(), ...hints.stats() },
+        HINT_GAUGES,
+      );
+      const sm = splitStats({ ...streamer.stats() }, STREAMING_GAUGES);
       return metrics.render(
         {
           storage: st.gauges,
           cluster: cl.gauges,
           anti_entropy: antiEntropyGauges(antiEntropy.stats()),
+          hints: hs.gauges,
+          streaming: sm.gauges,
           node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
           paxos_acceptor: strong.gauges(),
         },
-        { storage: st.counters, cluster: cl.counters, ...strong.counters() },
+        {
+          storage: st.counters,
+          cluster: cl.counters,
+          hints: hs.counters,
+          streaming: sm.counters,
+          ...strong.counters(),
+        },
       );
     },
     repair: async (opts) => {
@@ -233,6 +363,9 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       const report = await antiEntropy.repair(opts);
       return { ...report };
     },
+    leave: () => ({ ...transitions.leave() }),
+    cancelLeave: async () => ({ ...(await transitions.cancelLeave()) }),
+    cleanup: async () => ({ ...(await streamer.cleanup()) }),
   };
   const admin = new AdminApi(config.adminToken, backend, config.maxKeyBytes);
   const api = new ClientApi({
@@ -250,7 +383,14 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       log,
     }),
   });
-  httpHandle = await startHttpServer(api, metrics, log, config.host, config.httpPort);
+  httpHandle = await startHttpServer(
+    api,
+    metrics,
+    log,
+    config.host,
+    config.httpPort,
+    config.maxClientConnections,
+  );
   const http = { host: httpHandle.host, port: httpHandle.port };
 
   let stopping: Promise<void> | undefined;
@@ -262,6 +402,10 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       stopping ??= (async () => {
         log.info("stopping", { event: "stopping" });
         await httpHandle.close();
+        streamer.stop();
+        await transitions.stop();
+        await delivery?.stop();
+        events.close();
         await antiEntropy.stop();
         await cluster.close();
         await markCleanShutdown(storage);

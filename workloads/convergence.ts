@@ -22,7 +22,7 @@ export function convergenceWorkload(o: ConvergenceOptions): Workload {
   const consistency = o.consistency === "serial" ? "quorum" : o.consistency;
   return {
     name: "convergence",
-    checkers: ["convergence"],
+    checkers: ["convergence", "session", "stats"],
     generator(worker) {
       let n = 0;
       const key = (r: { int(n: number): number }) => keys[r.int(keys.length)]!;
@@ -60,6 +60,9 @@ export function convergenceWorkload(o: ConvergenceOptions): Workload {
           if (op.f !== "write" && op.f !== "delete") return op;
           const v = op.value as { value?: string; withContext: boolean };
           const last = v.withContext ? seen.get(key) : undefined;
+          // A delete without a context removes whatever its coordinator has seen, which the
+          // history cannot name (its covers would be wrong): delete only what this worker read.
+          if (op.f === "delete" && !last) return { f: "read", key: op.key, value: null };
           pendingContext.set(key, last?.context ?? null);
           const covers = last ? [...last.values] : [];
           return { ...op, value: op.f === "write" ? { value: v.value, covers } : { covers } };

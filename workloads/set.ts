@@ -34,7 +34,7 @@ export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Wor
   const readWeight = o.readFraction ?? 0.1;
   return {
     name: "set",
-    checkers: ["set"],
+    checkers: ["set", "stats"],
     generator(worker) {
       // Unique per worker without coordination: worker w adds w, w+C, w+2C, ...
       let n = 0;
@@ -84,16 +84,25 @@ export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Wor
   };
 }
 
-/** Asks every node to repair, then polls their status until no hints are pending or the bound
- * passes. Returns what it saw, for test.json/results. */
+/** Asks every node to run an anti-entropy round (`POST /admin/repair`, which answers when the
+ * round is done), then polls their status until no hints are pending or the bound passes. With
+ * `ctx.repair` false (a cluster configured without repair) it only waits for hints. Returns what
+ * it saw, for results.json. */
 export async function waitForRepair(ctx: FinalContext): Promise<Record<string, unknown>> {
   const started = performance.now();
   const repair: Record<string, unknown> = {};
-  for (const n of ctx.nodes) {
-    try {
-      repair[n.id] = (await ctx.kv.admin(n.http, "POST", "/admin/repair")).status;
-    } catch (err) {
-      repair[n.id] = (err as Error).message;
+  if (ctx.repair !== false) {
+    for (const n of ctx.nodes) {
+      try {
+        const left = Math.max(1000, ctx.maxWaitMs - (performance.now() - started));
+        const r = await ctx.kv.admin(n.http, "POST", "/admin/repair", undefined, {
+          timeoutMs: left,
+        });
+        repair[n.id] =
+          r.status === 200 ? repairSummary(r.body) : { status: r.status, body: r.body };
+      } catch (err) {
+        repair[n.id] = { error: (err as Error).message };
+      }
     }
   }
   let pending: Record<string, number | null> = {};
@@ -123,12 +132,39 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { repair, pendingHints: pending, waitedMs: Math.round(performance.now() - started) };
+  return {
+    repair: ctx.repair === false ? "off" : repair,
+    pendingHints: pending,
+    waitedMs: Math.round(performance.now() - started),
+  };
+}
+
+/** The figures of an anti-entropy round report worth keeping (docs/api.md, POST /admin/repair). */
+function repairSummary(body: unknown): unknown {
+  if (typeof body !== "object" || body === null) return body;
+  const b = body as Record<string, unknown>;
+  const keep = [
+    "durationMs",
+    "rangesCompared",
+    "rangesInSync",
+    "keysRepairedHere",
+    "keysRepairedOnPeers",
+    "tombstonesPurged",
+  ];
+  const out: Record<string, unknown> = {};
+  for (const k of keep) if (k in b) out[k] = b[k];
+  if (Array.isArray(b.exchanges))
+    out.failedExchanges = (b.exchanges as Array<{ outcome?: string }>).filter(
+      (e) => e.outcome === "failed",
+    ).length;
+  return out;
 }
 
 /** Pending hints from /admin/status: `hints.pending`, `pendingHints` or `hintsPending`. */
 function pendingHints(s: Record<string, unknown>): number | null {
   const hints = s.hints as Record<string, unknown> | undefined;
+  // A node with hinted handoff switched off holds none.
+  if (hints?.enabled === false) return 0;
   for (const v of [hints?.pending, s.pendingHints, s.hintsPending])
     if (typeof v === "number") return v;
   return null;

@@ -35,6 +35,9 @@ export interface FinalContext {
   kv: KvClient;
   /** Upper bound for waiting on repair and hints (ms). */
   maxWaitMs: number;
+  /** Ask the nodes for an anti-entropy round (default true; false for a cluster configured
+   * without repair, e.g. the planted weakness). */
+  repair?: boolean;
   log: (line: string) => void;
 }
 

@@ -39,6 +39,8 @@ describe("cluster command", () => {
     const text = out.join("");
     expect(text).toMatch(/n1:alive n2:alive n3:alive/);
     expect(text).toMatch(/ring ownership/);
+    // Every node's line names its token count (1024 virtual nodes by default).
+    expect(text.match(/ 1024 tokens/g)).toHaveLength(3);
     expect(text).toMatch(/healthy/);
     expect(await main(["down", "--dir", dir])).toBe(0);
     for (const n of state.nodes) expect(() => process.kill(n.pid, 0)).toThrow();

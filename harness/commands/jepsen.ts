@@ -1,9 +1,9 @@
 // `npm run jepsen` — run one test, the default suite, `analyze <run dir>` or `cleanup`.
 
 import { parseArgs } from "node:util";
-import { parseNemesis } from "../../nemesis/index.ts";
+import { CLOCK_DIRECTIONS, PARTITION_MODES, parseNemesis } from "../../nemesis/index.ts";
 import { WORKLOAD_NAMES, type WorkloadName } from "../../workloads/index.ts";
-import { exitCodeFor, worst } from "../checks.ts";
+import { describeResults, exitCodeFor, worst } from "../checks.ts";
 import { analyzeRun, runTest, type TestOptions } from "../runner.ts";
 import { installSignalTeardown } from "../runtime/teardown.ts";
 import { cleanupStore, Store } from "../store.ts";
@@ -52,9 +52,38 @@ const OPTIONS = {
     help: "do not stop the cluster after the run",
   },
   clock: { type: "string", default: "auto", help: "clock offsets: auto | faketime | hook" },
+  "clock-skew": {
+    type: "string",
+    default: "10000",
+    help: "clock nemesis: bump size in ms (each bump is 50–100 % of it)",
+  },
+  "clock-direction": {
+    type: "string",
+    default: "both",
+    help: "clock nemesis: both | forward | backward",
+  },
+  "partition-mode": {
+    type: "string",
+    default: "mixed",
+    help: "partition nemesis: mixed (3/4 drop, 1/4 reset) | drop | reset",
+  },
+  "final-repair": {
+    type: "string",
+    default: "on",
+    help: "on | off: ask every node for an anti-entropy round before the final reads",
+  },
+  "node-setting": {
+    type: "string",
+    multiple: true,
+    help: "a node setting for every node, name=value (repeatable), e.g. w=1 read-repair=off",
+  },
   name: {
     type: "string",
     help: "test name (default: <workload>-<consistency>-<conflict>-<nemesis>)",
+  },
+  test: {
+    type: "string",
+    help: "suite: run only these suite tests (comma-separated names)",
   },
   force: { type: "boolean", default: false, help: "cleanup: also runs whose harness still lives" },
   help: { type: "boolean", short: "h", default: false, help: "this help" },
@@ -63,7 +92,7 @@ const OPTIONS = {
 export function usage(): string {
   const lines = [
     "usage: npm run jepsen -- [options]            run one test (no options: the default suite)",
-    "       npm run jepsen -- suite [--store dir]  run the default suite",
+    "       npm run jepsen -- suite [--test a,b] [--seed n] [--store dir]   the default suite",
     "       npm run jepsen -- analyze <run dir>     re-run the checkers on a stored run",
     "       npm run jepsen -- cleanup [--force]     kill processes a crashed run left (pid files)",
     "",
@@ -111,7 +140,23 @@ export function parseConcurrency(v: string, nodes: number): number {
   return intOption("concurrency", v, 1);
 }
 
-type Values = { -readonly [K in keyof typeof OPTIONS]?: string | boolean };
+type Values = { -readonly [K in keyof typeof OPTIONS]?: string | boolean | string[] };
+
+/** `name=value` pairs; numbers stay numbers. */
+function nodeSettings(v: string[] | undefined): Record<string, string | number> | undefined {
+  if (!v || v.length === 0) return undefined;
+  const out: Record<string, string | number> = {};
+  for (const pair of v) {
+    const m = /^([a-z][a-z0-9-]*)=(.+)$/.exec(pair);
+    if (!m)
+      throw new UsageError(
+        `--node-setting must be name=value (e.g. w=1), got ${JSON.stringify(pair)}`,
+      );
+    const [, k, val] = m;
+    out[k!] = /^-?\d+$/.test(val!) ? Number(val) : val!;
+  }
+  return out;
+}
 
 export function testOptions(v: Values): TestOptions {
   const str = (k: keyof typeof OPTIONS) => v[k] as string;
@@ -122,6 +167,7 @@ export function testOptions(v: Values): TestOptions {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const settings = nodeSettings(v["node-setting"] as string[] | undefined);
   const seed =
     v.seed !== undefined ? intOption("seed", str("seed"), 0) : Math.floor(Math.random() * 2 ** 31);
   return {
@@ -145,6 +191,13 @@ export function testOptions(v: Values): TestOptions {
     store: str("store"),
     leaveRunning: v["leave-running"] === true,
     clock: oneOf("clock", str("clock"), ["auto", "faketime", "hook"] as const),
+    clockSkewMs: intOption("clock-skew", str("clock-skew"), 1),
+    faultOptions: {
+      clockDirection: oneOf("clock-direction", str("clock-direction"), CLOCK_DIRECTIONS),
+      partitionMode: oneOf("partition-mode", str("partition-mode"), PARTITION_MODES),
+    },
+    ...(settings ? { nodeSettings: settings } : {}),
+    finalRepair: oneOf("final-repair", str("final-repair"), ["on", "off"] as const) === "on",
   };
 }
 
@@ -168,8 +221,9 @@ export async function main(argv: string[]): Promise<number> {
     if (sub === "analyze") {
       if (rest.length !== 1) throw new UsageError("analyze needs exactly one run directory");
       const r = await analyzeRun(rest[0]!);
+      for (const line of describeResults(r.results)) process.stderr.write(`  ${line}\n`);
       process.stdout.write(
-        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir })}\n`,
+        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir, report: r.report ?? null })}\n`,
       );
       return r.exitCode;
     }
@@ -192,21 +246,37 @@ export async function main(argv: string[]): Promise<number> {
 
     installSignalTeardown((sig) => process.stderr.write(`\njepsen: ${sig}: tearing down\n`));
     const explicit = argv.some(
-      (a) => a.startsWith("--") && !["--store", "--clock", "--seed"].some((k) => a.startsWith(k)),
+      (a) =>
+        a.startsWith("--") &&
+        !["--store", "--clock", "--seed", "--test"].some((k) => a.startsWith(k)),
     );
     if (sub === "suite" || !explicit) {
       // Three nodes keep the suite inside its five-minute budget on two cores.
       const nodes = argv.some((a) => a.startsWith("--nodes")) ? values.nodes : "3";
       const base = testOptions({ ...defaults(), ...values, nodes });
-      const suiteBase: TestOptions = {
-        ...base,
-        timeLimitS: 25,
-        nemesisIntervalS: 4,
-        concurrency: parseConcurrency("2n", base.nodes),
-      };
-      process.stderr.write(`jepsen: default suite, seed ${base.seed}, store ${base.store}\n`);
-      const { rows, exitCode } = await runSuite(DEFAULT_SUITE, suiteBase);
+      const suiteBase: TestOptions = { ...base, concurrency: parseConcurrency("2n", base.nodes) };
+      const only =
+        values.test !== undefined
+          ? (values.test as string).split(",").map((s) => s.trim())
+          : undefined;
+      for (const n of only ?? [])
+        if (!DEFAULT_SUITE.some((t) => t.name === n))
+          throw new UsageError(
+            `--test: no suite test ${JSON.stringify(n)} (tests: ${DEFAULT_SUITE.map((t) => t.name).join(", ")})`,
+          );
+      const seed = values.seed !== undefined ? base.seed : undefined;
+      process.stderr.write(
+        `jepsen: default suite on ${base.nodes} nodes, ${seed === undefined ? "each test with its own seed" : `seed ${seed}`}, store ${base.store}\n`,
+      );
+      const started = performance.now();
+      const { rows, exitCode } = await runSuite(DEFAULT_SUITE, suiteBase, {}, runTest, {
+        ...(seed !== undefined ? { seed } : {}),
+        ...(only ? { only } : {}),
+      });
       process.stdout.write(`\n${formatSummary(rows)}\n`);
+      process.stdout.write(
+        `\nsuite: ${rows.filter((r) => r.got !== "disabled").length} run in ${((performance.now() - started) / 1000).toFixed(0)} s; ${exitCode === 0 ? "every result as expected" : exitCode === 255 ? "a test crashed" : "some result differs from its expectation"} (exit ${exitCode})\n`,
+      );
       return exitCode;
     }
     const o = testOptions({ ...defaults(), ...values });
@@ -218,7 +288,7 @@ export async function main(argv: string[]): Promise<number> {
       if (r.crashed) return 255;
       valids.push(r.valid);
       process.stdout.write(
-        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir })}\n`,
+        `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir, report: r.report ?? null })}\n`,
       );
     }
     return exitCodeFor(worst(valids));

@@ -1,9 +1,17 @@
 // history.jsonl on disk: a writer with a bounded buffer and backpressure, and a streaming reader
 // that never holds the whole history in memory.
 
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  openSync,
+  readSync,
+  type WriteStream,
+} from "node:fs";
 import { open } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { StringDecoder } from "node:string_decoder";
 import type { Op, OpType } from "./op.ts";
 
 /** Where recorded ops go. `append` resolves once the line is accepted within the buffer bound. */
@@ -161,5 +169,53 @@ export async function* readHistory(
     }
   } finally {
     lines.close();
+  }
+}
+
+/** The same as `readHistory`, synchronously, for checkers that take an `Iterable`: the file is
+ * read in 1 MiB chunks, so memory holds one chunk and one op at a time, never the history. */
+export function* readHistorySync(
+  path: string,
+  options: { allowTruncatedTail?: boolean; chunkBytes?: number } = {},
+): Generator<Op> {
+  const fd = openSync(path, "r");
+  const buf = Buffer.alloc(options.chunkBytes ?? 1 << 20);
+  const decoder = new StringDecoder("utf8");
+  let carry = "";
+  let lineNo = 0;
+  let pendingError: HistoryFormatError | null = null;
+  const parse = (line: string): Op | null => {
+    lineNo++;
+    if (pendingError) throw pendingError;
+    if (line.trim() === "") return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (err) {
+      const e = new HistoryFormatError(path, lineNo, `not JSON: ${(err as Error).message}`);
+      if (options.allowTruncatedTail) {
+        pendingError = e;
+        return null;
+      }
+      throw e;
+    }
+    const shape = opShapeError(parsed);
+    if (shape) throw new HistoryFormatError(path, lineNo, shape);
+    return parsed as Op;
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      const text = carry + (n > 0 ? decoder.write(buf.subarray(0, n)) : decoder.end());
+      const lines = text.split("\n");
+      carry = n > 0 ? lines.pop()! : "";
+      for (const raw of lines) {
+        const op = parse(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
+        if (op) yield op;
+      }
+      if (n === 0) return;
+    }
+  } finally {
+    closeSync(fd);
   }
 }

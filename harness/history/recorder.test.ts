@@ -6,7 +6,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HistoryFormatError, HistoryWriter, type OpSink, readHistory } from "./history-file.ts";
+import {
+  HistoryFormatError,
+  HistoryWriter,
+  type OpSink,
+  readHistory,
+  readHistorySync,
+} from "./history-file.ts";
 import type { Op } from "./op.ts";
 import { Recorder } from "./recorder.ts";
 
@@ -189,5 +195,32 @@ describe("HistoryWriter and readHistory", () => {
     const ops: Op[] = [];
     for await (const op of readHistory(file, { allowTruncatedTail: true })) ops.push(op);
     expect(ops).toHaveLength(1);
+  });
+
+  it("reads synchronously, in small chunks, exactly what the async reader reads", async () => {
+    const file = path.join(dir, "sync.jsonl");
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++)
+      lines.push(
+        JSON.stringify({
+          index: i,
+          time: i + 1,
+          process: i % 3,
+          type: "invoke",
+          f: "add",
+          value: `é${i}`,
+        }),
+      );
+    await writeFile(file, `${lines.join("\r\n")}\n\n`);
+    const viaAsync = await collect(file);
+    // A 7-byte chunk splits lines and multi-byte characters across reads.
+    const viaSync = [...readHistorySync(file, { chunkBytes: 7 })];
+    expect(viaSync).toEqual(viaAsync);
+    expect(viaSync).toHaveLength(300);
+    await writeFile(file, `${lines[0]}\n{"ind`);
+    expect(() => [...readHistorySync(file)]).toThrow(HistoryFormatError);
+    expect([...readHistorySync(file, { allowTruncatedTail: true })]).toHaveLength(1);
+    await writeFile(file, `${lines[0]}\n{"ind\n${lines[1]}\n`);
+    expect(() => [...readHistorySync(file, { allowTruncatedTail: true })]).toThrow(/sync\.jsonl:2/);
   });
 });

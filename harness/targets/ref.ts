@@ -4,6 +4,7 @@
 
 import * as http from "node:http";
 import { fileURLToPath } from "node:url";
+import { usage as nodeUsage } from "../../node/config.ts";
 import type { Address, LaunchCommand, NodeLauncher, NodeSpec } from "../runtime/types.ts";
 import type {
   KvClient,
@@ -158,14 +159,20 @@ export class RefClient implements KvClient {
     return this.writeOutcome(r);
   }
 
-  async admin(node: Address, method: "GET" | "POST", path: string, body?: unknown) {
+  async admin(
+    node: Address,
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    options: { timeoutMs?: number } = {},
+  ) {
     const headers: Record<string, string> = { authorization: `Bearer ${this.o.adminToken}` };
     let payload: Buffer | null = null;
     if (body !== undefined) {
       headers["content-type"] = TEXT;
       payload = Buffer.from(JSON.stringify(body));
     }
-    const r = await this.request(node, method, path, headers, payload);
+    const r = await this.request(node, method, path, headers, payload, options.timeoutMs);
     if ("code" in r)
       throw new Error(`admin ${method} ${path} on ${node.host}:${node.port}: ${r.code}`);
     const text = r.body.toString("utf8");
@@ -201,6 +208,7 @@ export class RefClient implements KvClient {
     path: string,
     headers: Record<string, string>,
     body: Buffer | null,
+    timeoutMs = this.o.timeoutMs,
   ): Promise<HttpAnswer | NetFailure> {
     return new Promise((resolve) => {
       let sent = false;
@@ -228,17 +236,20 @@ export class RefClient implements KvClient {
         },
       );
       req.on("socket", (s) => {
-        s.once("connect", () => {
-          sent = true;
-        });
+        // A reused keep-alive socket is already connected: listening for "connect" on it would
+        // add a listener per request that never fires (and never goes away).
         if (!s.connecting) sent = true;
+        else
+          s.once("connect", () => {
+            sent = true;
+          });
       });
-      req.setTimeout(this.o.timeoutMs, () =>
-        req.destroy(Object.assign(new Error("timeout"), { code: "timeout" })),
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(Object.assign(new Error("timeout"), { code: "client-timeout" })),
       );
       req.on("error", (e: NodeJS.ErrnoException) => {
         const code = e.code ?? "request-error";
-        resolve({ code, unsent: code === "ECONNREFUSED" || (!sent && code !== "timeout") });
+        resolve({ code, unsent: code === "ECONNREFUSED" || (!sent && code !== "client-timeout") });
       });
       req.end(body ?? undefined);
     });
@@ -265,5 +276,9 @@ export const refTarget: Target = {
   client: (o) => new RefClient(o),
   settings(o: TargetSettingsInput) {
     return { mode: o.conflictMode, ...(o.extra ?? {}) };
+  },
+  supports(setting: string) {
+    // The node's own usage text lists every flag it accepts (node/config.ts).
+    return new RegExp(`^\\s*--${setting.replace(/[^a-z0-9-]/g, "")}(?= )`, "m").test(nodeUsage());
   },
 };

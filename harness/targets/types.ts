@@ -39,12 +39,14 @@ export interface KvClient {
   delete(node: Address, key: string, opts?: RequestOptions): Promise<WriteResult>;
   /** Compare-and-set; `expected` null means "absent". */
   cas(node: Address, key: string, expected: string | null, value: string): Promise<WriteResult>;
-  /** An admin request (bearer token); resolves with status and parsed JSON (or text). */
+  /** An admin request (bearer token); resolves with status and parsed JSON (or text).
+   * `timeoutMs` overrides the client's deadline (a repair round can take long). */
   admin(
     node: Address,
     method: "GET" | "POST",
     path: string,
     body?: unknown,
+    options?: { timeoutMs?: number },
   ): Promise<{ status: number; body: unknown }>;
   close(): void;
 }
@@ -55,6 +57,9 @@ export interface Target {
   client(options: { adminToken: string; timeoutMs: number; maxSockets: number }): KvClient;
   /** Node settings for a test (quorum sizes, conflict mode, ...), passed to every node. */
   settings(options: TargetSettingsInput): Record<string, string | number | boolean>;
+  /** Whether the target's nodes know a setting (for settings a test wants only where they
+   * exist, e.g. a switch a later version adds). */
+  supports?(setting: string): boolean;
 }
 
 export interface TargetSettingsInput {

@@ -30,6 +30,13 @@ export interface AdminBackend {
   /** Runs one anti-entropy round now (with `peers`, only with those) and reports what it did.
    * Rejects with an error whose `code` is `busy`, `not_ready` or `stopped` when it cannot run. */
   repair?(opts: { peers?: string[] }): Promise<Record<string, unknown>>;
+  /** Starts leaving the cluster (streams this node's ranges away, then announces `left`); answers
+   * the transition's status. Throws an error with `code` "conflict" when it cannot start. */
+  leave?(): Record<string, unknown>;
+  /** Cancels a leave in progress (code "not_leaving" when none is). */
+  cancelLeave?(): Promise<Record<string, unknown>>;
+  /** Deletes the keys this node no longer owns (refused while a ring change is in progress). */
+  cleanup?(): Promise<Record<string, unknown>>;
 }
 
 /** Refusals of POST /admin/repair that a later retry may not meet. */
@@ -171,6 +178,22 @@ export class AdminApi implements AdminRoutes {
         },
       };
     }
+    if (path === "/admin/leave") {
+      if (method === "POST" && this.backend.leave) {
+        const leave = this.backend.leave.bind(this.backend);
+        return noBody(op, async () => conflictAware(202, async () => leave()));
+      }
+      if (method === "DELETE" && this.backend.cancelLeave) {
+        const cancel = this.backend.cancelLeave.bind(this.backend);
+        return noBody(op, async () => conflictAware(200, cancel));
+      }
+      return notAllowed(op, method, "POST, DELETE");
+    }
+    if (path === "/admin/cleanup") {
+      if (method !== "POST" || !this.backend.cleanup) return notAllowed(op, method, "POST");
+      const cleanup = this.backend.cleanup.bind(this.backend);
+      return noBody(op, async () => conflictAware(200, cleanup));
+    }
     if (path === "/admin/peers") {
       return post((b) => {
         const peers = (b as { peers?: unknown } | null)?.peers;
@@ -214,6 +237,21 @@ export class AdminApi implements AdminRoutes {
       });
     }
     return null;
+  }
+}
+
+/** Runs an admin action; an error with a `code` (a state that does not allow it) is a 409. */
+async function conflictAware(
+  status: number,
+  run: () => Promise<Record<string, unknown>>,
+): Promise<ApiResponse> {
+  try {
+    return jsonResponse(status, await run());
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const message = e instanceof Error ? e.message : String(e);
+    if (typeof code === "string") return errorResponse(409, code, message, true);
+    return errorResponse(409, "conflict", message, true);
   }
 }
 

@@ -10,6 +10,7 @@ import {
 } from "../replication/context-token.ts";
 import type { Coordinator, ReadRepairMode } from "../replication/coordinator.ts";
 import { ReplicationError } from "../replication/errors.ts";
+import type { QuorumMode } from "../replication/replica-plan.ts";
 import type { ClientContext, ClientView, ConflictMode } from "../replication/versions.ts";
 import {
   type ApiHeaders,
@@ -46,8 +47,8 @@ export interface ClientApiDeps {
 export const CONTEXT_HEADER = "x-quorumlab-context";
 export const TIMESTAMP_HEADER = "x-quorumlab-timestamp";
 
-const READ_OPTIONS = ["r", "n", "timeout", "consistency", "read_repair"] as const;
-const WRITE_OPTIONS = ["w", "n", "timeout", "consistency"] as const;
+const READ_OPTIONS = ["r", "n", "timeout", "consistency", "read_repair", "quorum"] as const;
+const WRITE_OPTIONS = ["w", "n", "timeout", "consistency", "quorum"] as const;
 const MAX_QUERY_CHARS = 2048;
 
 type Options = Map<string, string>;
@@ -209,6 +210,7 @@ export class ClientApi {
         r,
         timeoutMs: intOption(opts, "timeout"),
         readRepair,
+        quorum: opts.get("quorum") as QuorumMode | undefined,
       });
       const accept = header(headers, "accept");
       return readResponse(res.view, accept?.includes("application/json") === true);
@@ -230,6 +232,7 @@ export class ClientApi {
         n,
         w,
         timeoutMs: intOption(opts, "timeout"),
+        quorum: opts.get("quorum") as QuorumMode | undefined,
       });
       return {
         status: 204,
@@ -253,7 +256,7 @@ export class ClientApi {
     throw new ReplicationError(
       "bad_option",
       consistency === "serial"
-        ? "consistency=serial needs the strong (Paxos) mode, which this node does not have yet"
+        ? "consistency=serial needs the strong (Paxos) mode, which this API was built without"
         : `consistency must be one, quorum or all, got ${JSON.stringify(consistency)}`,
       true,
     );
@@ -455,6 +458,10 @@ export function parseQuery(query: string, allowed: readonly string[], method: st
   const rr = out.get("read_repair");
   if (rr !== undefined && rr !== "async" && rr !== "blocking" && rr !== "off") {
     throw new Error(`read_repair must be async, blocking or off, got ${JSON.stringify(rr)}`);
+  }
+  const qm = out.get("quorum");
+  if (qm !== undefined && qm !== "sloppy" && qm !== "strict") {
+    throw new Error(`quorum must be sloppy or strict, got ${JSON.stringify(qm)}`);
   }
   const c = out.get("consistency");
   if (c !== undefined && c !== "one" && c !== "quorum" && c !== "all" && c !== "serial") {

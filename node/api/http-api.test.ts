@@ -268,6 +268,42 @@ describe("HTTP API of one node", () => {
   });
 });
 
+describe("client connection bound", () => {
+  it("closes connections beyond --max-client-connections and accepts again once one closes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "quorumlab-conns-"));
+    const held: net.Socket[] = [];
+    const node = await start(["--id", "c1", "--n", "1", "--max-client-connections", "2"], dir);
+    try {
+      const port = node.http.port;
+      const get = "GET /kv/none HTTP/1.1\r\nHost: x\r\n\r\n";
+      // Two keep-alive connections that each got an answer: both are open and counted.
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect(port, "127.0.0.1");
+        held.push(s);
+        await new Promise<void>((resolve, reject) => {
+          s.once("data", () => resolve());
+          s.once("error", reject);
+          s.write(get);
+        });
+      }
+      // A third is closed without an answer.
+      expect(await raw(port, get)).toBe("");
+      // Once one closes, a new connection is served (the server notices the close soon after).
+      held.shift()!.destroy();
+      let answer = "";
+      for (let i = 0; i < 100 && answer === ""; i++) {
+        answer = await raw(port, "GET /kv/none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        if (answer === "") await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(answer).toMatch(/^HTTP\/1.1 404/);
+    } finally {
+      for (const s of held) s.destroy();
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("metrics of a two-node cluster", () => {
   let dir: string;
   const nodes: RunningNode[] = [];

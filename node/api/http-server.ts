@@ -25,8 +25,17 @@ export async function startHttpServer(
   log: Logger,
   host: string,
   port: number,
+  maxConnections = 1024,
 ): Promise<HttpServerHandle> {
-  const server = http.createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 32 * 1024 });
+  // Bounds on what clients can hold: connections (each buffers at most one body, within the
+  // route's limit), and how long a request may take to arrive (a slow sender cannot pin memory).
+  const server = http.createServer({
+    keepAliveTimeout: 65_000,
+    maxHeaderSize: 32 * 1024,
+    headersTimeout: 30_000,
+    requestTimeout: 120_000,
+  });
+  server.maxConnections = maxConnections;
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);

@@ -11,7 +11,7 @@ import { ReplicationError, type ReplicationErrorCode } from "./errors.ts";
 import { LwwStamper } from "./lww.ts";
 import { QuorumRound, type ReplicaReply } from "./quorum.ts";
 import type { LocalReplica } from "./replica.ts";
-import type { ReplicaPlan, ReplicaPlanner } from "./replica-plan.ts";
+import type { QuorumMode, ReplicaPlan, ReplicaPlanner } from "./replica-plan.ts";
 import {
   type CoordinateReply,
   decodeCoordinateReply,
@@ -61,6 +61,17 @@ export interface ReplicationMetrics {
   forwarded(): void;
 }
 
+/** Hinted handoff on the replica side: where a kv.put naming another owner goes, and where a
+ * read that reaches this node as a fallback finds the versions it holds as hints. */
+export interface HintHolder {
+  /** Stores `state` as a hint for `owner`, durably; rejects when over its bounds. */
+  store(owner: NodeId, key: Uint8Array, state: Versions): Promise<void>;
+  /** The merged versions held as hints for `key`, if any. */
+  read(key: Uint8Array): Promise<Versions | undefined>;
+  /** Cheap check before `read`: is any hint held for `key`? */
+  has(key: Uint8Array): boolean;
+}
+
 export interface CoordinatorDeps {
   readonly config: CoordinatorConfig;
   readonly planner: ReplicaPlanner;
@@ -72,6 +83,8 @@ export interface CoordinatorDeps {
   readonly timers: Timers;
   readonly log: Logger;
   readonly metrics?: ReplicationMetrics;
+  /** Hinted handoff (undefined: this node refuses hints). */
+  readonly hints?: HintHolder;
 }
 
 export interface ReadOptions {
@@ -79,12 +92,16 @@ export interface ReadOptions {
   r?: number;
   timeoutMs?: number;
   readRepair?: ReadRepairMode;
+  /** Whether fallbacks count toward R (default: the planner's, i.e. the cluster's). */
+  quorum?: QuorumMode;
 }
 
 export interface WriteOptions {
   n?: number;
   w?: number;
   timeoutMs?: number;
+  /** Whether fallbacks count toward W (default: the planner's, i.e. the cluster's). */
+  quorum?: QuorumMode;
 }
 
 export interface ReadResult {
@@ -112,6 +129,8 @@ export class Coordinator {
   private readonly stamper: LwwStamper;
   /** Read repairs scheduled and not finished: bounded so a flood of reads cannot pile them up. */
   private repairsInFlight = 0;
+  /** Set once this node left the cluster: it coordinates nothing more. */
+  private retired: string | undefined;
   static readonly MAX_REPAIRS_IN_FLIGHT = 1024;
 
   constructor(private readonly deps: CoordinatorDeps) {
@@ -129,16 +148,35 @@ export class Coordinator {
     return Math.min(this.cfg.n, this.deps.ringSize());
   }
 
+  /** Stops coordinating client requests (the node left the cluster): each is refused, definitely,
+   * with `reason`. Replica-side handlers keep answering peers. */
+  retire(reason: string): void {
+    this.retired = reason;
+  }
+
+  private checkRetired(): void {
+    if (this.retired !== undefined) throw new ReplicationError("unavailable", this.retired, true);
+  }
+
   /** Registers the replica-side RPC handlers on the transport. */
   registerHandlers(transport: RpcTransport): void {
     const replica = this.deps.replica;
-    transport.handle(RPC.get, async (_from, body) =>
-      encodeGetReply(await replica.get(decodeGetRequest(body))),
-    );
+    const hints = this.deps.hints;
+    transport.handle(RPC.get, async (_from, body) => {
+      const key = decodeGetRequest(body);
+      const local = await replica.get(key);
+      // A fallback answers with what it holds for the owners it stands in for.
+      if (hints === undefined || !hints.has(key)) return encodeGetReply(local);
+      return encodeGetReply(mergeMaybe(local, await hints.read(key)));
+    });
     transport.handle(RPC.put, async (_from, body) => {
       const req = decodePutRequest(body);
       if (req.hintFor !== undefined) {
-        throw new Error("hinted handoff is not enabled on this node (kv.put with a hint owner)");
+        if (hints === undefined) {
+          throw new Error("hinted handoff is off on this node (kv.put with a hint owner)");
+        }
+        await hints.store(req.hintFor, req.key, req.state);
+        return encodePutReply(true);
       }
       return encodePutReply((await replica.apply(req.key, req.state)).changed);
     });
@@ -150,15 +188,25 @@ export class Coordinator {
   // Reads -----------------------------------------------------------------------------------------
 
   async get(key: Uint8Array, opts: ReadOptions = {}): Promise<ReadResult> {
+    this.checkRetired();
     const n = this.checkN(opts.n);
     const r = this.checkQuorum("r", opts.r ?? Math.min(this.cfg.r, n), n);
     const timeoutMs = this.checkTimeout(opts.timeoutMs);
     const deadline = this.deps.clock.monotonic() + timeoutMs;
-    const plan = this.deps.planner.plan(key, n);
+    const plan = this.deps.planner.plan(key, n, opts.quorum);
     if (plan.alive.length < r) throw this.notEnoughAlive(plan, r, "read", "r");
+    // Fallbacks (and stand-ins for unreachable owners) answer from their hints; only the key's
+    // owners are read-repaired.
+    const notOwners = new Set<NodeId>(plan.hintFor.keys());
+    const stand = this.standIns(plan, deadline);
     const round = new QuorumRound(
       plan.targets,
-      (node) => this.readReplica(node, key, timeoutMs),
+      (node) =>
+        stand(
+          node,
+          (to) => this.readReplica(to, key, Math.max(1, deadline - this.deps.clock.monotonic())),
+          () => notOwners.add(node),
+        ),
       this.deps.timers,
       timeoutMs,
     );
@@ -175,9 +223,9 @@ export class Coordinator {
     }
     const repair = opts.readRepair ?? this.cfg.readRepair;
     if (repair !== "off") {
-      const already = new Set<NodeId>();
+      const already = notOwners;
       if (repair === "blocking" && merged !== undefined) {
-        const stale = staleReplicas(round.replies, merged);
+        const stale = staleReplicas(round.replies, merged).filter((x) => !already.has(x));
         for (const s of stale) already.add(s);
         const left = Math.max(1, deadline - this.deps.clock.monotonic());
         await this.repair(key, merged, stale, left);
@@ -278,6 +326,7 @@ export class Coordinator {
     opts: WriteOptions,
     forwarded: boolean,
   ): Promise<WriteResult> {
+    this.checkRetired();
     const n = this.checkN(opts.n);
     const w = this.checkQuorum("w", opts.w ?? Math.min(this.cfg.w, n), n);
     const timeoutMs = this.checkTimeout(opts.timeoutMs);
@@ -288,19 +337,21 @@ export class Coordinator {
         true,
       );
     }
-    const plan = this.deps.planner.plan(key, n);
+    const plan = this.deps.planner.plan(key, n, opts.quorum);
     const self = this.cfg.self;
     if (this.cfg.mode === "vclock" && !plan.owners.includes(self)) {
       if (forwarded) {
-        throw new ReplicationError(
-          "unavailable",
-          `${self} was asked to coordinate a write it does not own: the nodes disagree about the ring`,
-          true,
+        throw new NotOwnerError(
+          `${self} was asked to coordinate a write it does not own: the nodes disagree about the ring (a join or leave in progress)`,
         );
       }
-      return this.forward(key, value, context, n, w, timeoutMs, plan);
+      return this.forward(key, value, context, n, w, timeoutMs, plan, opts.quorum);
     }
     if (plan.alive.length < w) throw this.notEnoughAlive(plan, w, "write", "w");
+    // During a join or leave the nodes gaining the key take the write too, and each raises the
+    // acknowledgements needed by one, so W of the key's replicas on either ring hold it.
+    const need = w + plan.pending.length;
+    const targets = plan.pending.length === 0 ? plan.targets : [...plan.targets, ...plan.pending];
 
     const deadline = this.deps.clock.monotonic() + timeoutMs;
     const timestampUs = this.stamper.next();
@@ -322,20 +373,64 @@ export class Coordinator {
       result = { mode: "lww" };
     }
     const left = Math.max(1, deadline - this.deps.clock.monotonic());
+    const stand = this.standIns(plan, deadline);
     const round = new QuorumRound(
-      plan.targets,
-      (node) => this.writeReplica(node, key, state, left, plan.hintFor.get(node)),
+      targets,
+      (node) => {
+        const hint = plan.hintFor.get(node);
+        const remaining = () => Math.max(1, deadline - this.deps.clock.monotonic());
+        if (hint !== undefined || plan.pending.includes(node))
+          return this.writeReplica(node, key, state, left, hint);
+        return stand(node, (to, owner) =>
+          this.writeReplica(to, key, state, to === node ? left : remaining(), owner),
+        );
+      },
       this.deps.timers,
       left,
     );
-    const outcome = await round.wait(w);
+    const outcome = await round.wait(need);
     if (outcome !== "met") {
       // W is out of reach, but the calls still in flight decide whether the write may exist
       // somewhere: waiting for them (never past the deadline) makes the error definite when it is.
       if (outcome === "impossible") await round.settled();
-      throw this.quorumFailure(round, w, outcome === "deadline", "write", "w", plan, false);
+      throw this.quorumFailure(
+        round,
+        need,
+        outcome === "deadline",
+        "write",
+        plan.pending.length > 0 ? `w+pending` : "w",
+        plan,
+        false,
+      );
     }
     return { context: result, timestampUs, coordinator: self };
+  }
+
+  /**
+   * Sloppy quorum for owners that turn out unreachable although believed alive: when the call to
+   * `owner` certainly never reached it, the next spare of the plan takes it instead, as a hint
+   * for `owner` (for a read, the spare answers from its hints). Each spare serves one owner.
+   */
+  private standIns(
+    plan: ReplicaPlan,
+    deadline: number,
+  ): <T>(
+    owner: NodeId,
+    call: (to: NodeId, hintFor?: NodeId) => Promise<T>,
+    onStandIn?: () => void,
+  ) => Promise<T> {
+    let used = 0;
+    return (owner, call, onStandIn) => {
+      const first = call(owner);
+      return first.catch(async (e: unknown) => {
+        if (!(e instanceof RpcError) || e.sent || owner === this.cfg.self) throw e;
+        const spares = plan.spares;
+        if (used >= spares.length || deadline - this.deps.clock.monotonic() < 1) throw e;
+        const spare = spares[used++]!;
+        onStandIn?.();
+        return call(spare, owner);
+      });
+    };
   }
 
   private writeReplica(
@@ -374,17 +469,29 @@ export class Coordinator {
     w: number,
     timeoutMs: number,
     plan: ReplicaPlan,
+    quorum: QuorumMode | undefined,
   ): Promise<WriteResult> {
     this.metrics.forwarded();
     const token = context === null ? null : encodeContextToken(context);
     const deadline = this.deps.clock.monotonic() + timeoutMs;
-    const candidates = plan.alive.length > 0 ? plan.alive : plan.owners;
+    // Only an owner can coordinate; fallbacks in the plan cannot.
+    const aliveOwners = plan.alive.filter((x) => plan.owners.includes(x));
+    const candidates = aliveOwners.length > 0 ? aliveOwners : plan.owners;
+    const refusals: string[] = [];
     for (const node of candidates) {
       const left = deadline - this.deps.clock.monotonic();
       if (left <= 1) break;
       // The owner answers a little before our deadline, so its verdict (not our timeout) arrives.
       const inner = Math.max(1, Math.floor(left * 0.9));
-      const body = encodeCoordinateRequest({ key, value, context: token, n, w, timeoutMs: inner });
+      const body = encodeCoordinateRequest({
+        key,
+        value,
+        context: token,
+        n,
+        w,
+        timeoutMs: inner,
+        ...(quorum === undefined ? {} : { quorum }),
+      });
       const t0 = this.deps.clock.monotonic();
       let reply: CoordinateReply;
       try {
@@ -408,16 +515,23 @@ export class Coordinator {
           coordinator: node,
         };
       }
+      // Its ring no longer has it as an owner (or it left): nothing was written; try the next.
+      if (reply.code === NOT_OWNER) {
+        refusals.push(`${node}: ${reply.message}`);
+        continue;
+      }
       throw new ReplicationError(asCode(reply.code), `${node}: ${reply.message}`, reply.definite);
     }
     throw new ReplicationError(
       "unavailable",
-      `no owner of the key (${plan.owners.join(", ")}) could be reached to coordinate the write; nothing was written`,
+      `no owner of the key (${plan.owners.join(", ")}) could be reached to coordinate the write${refusals.length > 0 ? ` (${refusals.join("; ")})` : ""}; nothing was written`,
       true,
     );
   }
 
   private async coordinateForwarded(body: Uint8Array): Promise<CoordinateReply> {
+    if (this.retired !== undefined)
+      return { ok: false, code: NOT_OWNER, message: this.retired, definite: true };
     try {
       const req = decodeCoordinateRequest(body);
       const ctx = req.context === null ? null : decodeContextToken(req.context, this.cfg.mode);
@@ -425,11 +539,19 @@ export class Coordinator {
         req.key,
         req.value,
         ctx,
-        { n: req.n, w: req.w, timeoutMs: Math.min(req.timeoutMs, this.cfg.maxTimeoutMs) },
+        {
+          n: req.n,
+          w: req.w,
+          timeoutMs: Math.min(req.timeoutMs, this.cfg.maxTimeoutMs),
+          ...(req.quorum === undefined ? {} : { quorum: req.quorum }),
+        },
         true,
       );
       return { ok: true, context: encodeContextToken(res.context), timestampUs: res.timestampUs };
     } catch (e) {
+      if (e instanceof NotOwnerError) {
+        return { ok: false, code: NOT_OWNER, message: e.message, definite: true };
+      }
       if (e instanceof ReplicationError) {
         return { ok: false, code: e.code, message: e.message, definite: e.definite };
       }
@@ -535,6 +657,16 @@ export class Coordinator {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** kv.coordinate refusal code: the receiver does not own the key on its ring (the nodes disagree
+ * during a join or leave) or left the cluster; nothing was written, the forwarder tries another. */
+const NOT_OWNER = "not_owner";
+
+class NotOwnerError extends ReplicationError {
+  constructor(message: string) {
+    super("unavailable", message, true);
+  }
+}
 
 /** Replicas among the replies that lack part of `merged` (an absent reply lacks all of it). */
 export function staleReplicas(

@@ -76,6 +76,26 @@ export async function loadActor(
   return { actor, reused: false };
 }
 
+const META_RING = metaKey("ring-member");
+
+/** What this node last was on the ring, durably: "normal" once it joined, "left" once it left
+ * (undefined: never recorded — a node of the initial member list). */
+export async function loadRingMembership(
+  storage: StorageEngine,
+): Promise<"normal" | "left" | undefined> {
+  const v = await storage.get(META_RING);
+  if (v === undefined) return undefined;
+  const s = new TextDecoder().decode(v);
+  return s === "normal" || s === "left" ? s : undefined;
+}
+
+export async function saveRingMembership(
+  storage: StorageEngine,
+  status: "normal" | "left",
+): Promise<void> {
+  await storage.put(META_RING, utf8.encode(status));
+}
+
 /** Records that every write this actor minted is durable, so the next start may keep the actor. */
 export async function markCleanShutdown(storage: StorageEngine): Promise<void> {
   await storage.flush();

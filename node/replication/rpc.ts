@@ -2,6 +2,7 @@
 // local versions, and coordinate a forwarded vclock write.
 
 import { ByteReader, ByteWriter, CodecError } from "./codec.ts";
+import type { QuorumMode } from "./replica-plan.ts";
 import { decodeVersions, encodeVersions, type Versions } from "./versions.ts";
 
 export const RPC = {
@@ -115,7 +116,16 @@ export interface CoordinateRequest {
   n: number;
   w: number;
   timeoutMs: number;
+  /** The client's quorum mode (absent: the coordinating owner's default). */
+  quorum?: QuorumMode;
 }
+
+/** kv.coordinate flags: bit 0 a value follows (else a delete), bit 1 a context follows, bit 2
+ * strict quorum, bit 3 sloppy quorum (neither: the owner's default). */
+const COORD_VALUE = 1;
+const COORD_CONTEXT = 2;
+const COORD_STRICT = 4;
+const COORD_SLOPPY = 8;
 
 export type CoordinateReply =
   | { ok: true; context: string; timestampUs: number }
@@ -123,7 +133,11 @@ export type CoordinateReply =
 
 export function encodeCoordinateRequest(req: CoordinateRequest): Uint8Array {
   const w = new ByteWriter((req.value?.length ?? 0) + req.key.length + 64).u8(WIRE_VERSION);
-  w.u8((req.value === null ? 0 : 1) | (req.context === null ? 0 : 2));
+  const quorum =
+    req.quorum === "strict" ? COORD_STRICT : req.quorum === "sloppy" ? COORD_SLOPPY : 0;
+  w.u8(
+    (req.value === null ? 0 : COORD_VALUE) | (req.context === null ? 0 : COORD_CONTEXT) | quorum,
+  );
   w.bytes(req.key);
   if (req.value !== null) w.bytes(req.value);
   if (req.context !== null) w.string(req.context);
@@ -134,15 +148,19 @@ export function decodeCoordinateRequest(body: Uint8Array): CoordinateRequest {
   const r = new ByteReader(body);
   header(r, "kv.coordinate request");
   const flags = r.u8();
-  if (flags & ~3) throw new CodecError(`kv.coordinate request: unknown flags ${flags}`);
+  if (flags & ~15 || (flags & COORD_STRICT && flags & COORD_SLOPPY))
+    throw new CodecError(`kv.coordinate request: unknown flags ${flags}`);
   const key = r.bytes(MAX_WIRE_KEY, "key");
-  const value = flags & 1 ? r.bytes(MAX_WIRE_RECORD, "value").slice() : null;
-  const context = flags & 2 ? r.string(1 << 20, "context") : null;
+  const value = flags & COORD_VALUE ? r.bytes(MAX_WIRE_RECORD, "value").slice() : null;
+  const context = flags & COORD_CONTEXT ? r.string(1 << 20, "context") : null;
   const n = r.varint();
   const w = r.varint();
   const timeoutMs = r.varint();
   r.end("kv.coordinate request");
-  return { key, value, context, n, w, timeoutMs };
+  const req: CoordinateRequest = { key, value, context, n, w, timeoutMs };
+  if (flags & COORD_STRICT) req.quorum = "strict";
+  if (flags & COORD_SLOPPY) req.quorum = "sloppy";
+  return req;
 }
 
 export function encodeCoordinateReply(rep: CoordinateReply): Uint8Array {

@@ -380,7 +380,14 @@ export function ednToPlain(v: EdnValue): unknown {
   if (v instanceof EdnList || v instanceof EdnSet) return v.items.map(ednToPlain);
   if (v instanceof EdnTagged) return ednToPlain(v.value);
   const o: Record<string, unknown> = {};
-  for (const [k, x] of v) o[mapKeyName(k)] = ednToPlain(x);
+  // defineProperty, not assignment: a map key named "__proto__" is data, not the prototype.
+  for (const [k, x] of v)
+    Object.defineProperty(o, mapKeyName(k), {
+      value: ednToPlain(x),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   return o;
 }
 

@@ -153,6 +153,22 @@ describe("EDN export", () => {
     );
   });
 
+  it("keeps a map key named __proto__ as data (found by the property above)", () => {
+    const ops: Op[] = [
+      {
+        index: 0,
+        time: 0,
+        process: 0,
+        type: "invoke",
+        f: "read",
+        value: JSON.parse('{"__proto__":false}'),
+      },
+    ];
+    const back = importEdnHistory(exportEdnHistory(ops, { vector: false }));
+    expect(Object.keys(back[0]!.value as object)).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(back[0]!.value)).toBe(Object.prototype);
+  });
+
   it("writes what Jepsen writes: keywords for type, f, process :nemesis and keyword-like errors", () => {
     const text = exportEdnHistory([
       { index: 0, time: 10, process: 1, type: "invoke", f: "txn", value: [["read", "x", null]] },

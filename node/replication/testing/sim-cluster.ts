@@ -2,12 +2,16 @@
 // unit and property tests of the quorum logic.
 
 import { TokenRing } from "../../cluster/ring.ts";
+import { RingState } from "../../cluster/ring-state.ts";
+import type { RpcTransport } from "../../cluster/types.ts";
 import { SeededRandom } from "../../env/random.ts";
 import { silentLogger } from "../../env/real.ts";
 import { CausalContext } from "../causal.ts";
-import { Coordinator, type CoordinatorConfig } from "../coordinator.ts";
+import { Coordinator, type CoordinatorConfig, type HintHolder } from "../coordinator.ts";
+import { CoalescedEvents } from "../hints/coalesced-events.ts";
+import { HintStore, type HintStoreOptions } from "../hints/hint-store.ts";
 import { LocalReplica } from "../replica.ts";
-import { StrictPlanner } from "../replica-plan.ts";
+import { type QuorumMode, SloppyPlanner, StrictPlanner } from "../replica-plan.ts";
 import type { ConflictMode, Versions } from "../versions.ts";
 import { FakeNetwork } from "./fake-network.ts";
 import { MemoryStorage } from "./memory-storage.ts";
@@ -18,6 +22,9 @@ export interface SimNode {
   storage: MemoryStorage;
   replica: LocalReplica;
   coordinator: Coordinator;
+  transport: RpcTransport;
+  /** Set when the cluster was made with `SimCluster.sloppy`. */
+  hints?: HintStore;
 }
 
 export interface SimClusterOptions {
@@ -27,6 +34,8 @@ export interface SimClusterOptions {
   config?: Partial<CoordinatorConfig>;
   maxSiblings?: number;
   maxRecordBytes?: number;
+  /** Sloppy quorum with hinted handoff (use `SimCluster.sloppy`, which opens the hint stores). */
+  sloppy?: { defaultMode?: QuorumMode; hints?: Partial<HintStoreOptions> };
 }
 
 export class SimCluster {
@@ -36,13 +45,39 @@ export class SimCluster {
   /** Nodes the (simulated) failure detector believes down. */
   readonly down = new Set<string>();
   readonly ring: TokenRing;
+  /** The ring as the sloppy planner sees it (`update` it to simulate a join or leave). */
+  readonly ringState: RingState;
+  readonly liveness = { isAlive: (n: string) => !this.down.has(n) };
+
+  /** A cluster with sloppy quorum and a HintStore on every node. */
+  static async sloppy(opts: SimClusterOptions = {}): Promise<SimCluster> {
+    const c = new SimCluster({ ...opts, sloppy: opts.sloppy ?? {} });
+    const mode = opts.mode ?? "vclock";
+    for (const n of c.nodes.values()) {
+      n.hints = await HintStore.open(
+        n.storage,
+        c.time,
+        silentLogger,
+        new CoalescedEvents(silentLogger, c.time),
+        {
+          mode,
+          maxAgeMs: 600_000,
+          maxHintsPerTarget: 10_000,
+          maxBytesPerTarget: 1 << 24,
+          ...opts.sloppy?.hints,
+        },
+      );
+    }
+    return c;
+  }
 
   constructor(opts: SimClusterOptions = {}) {
     const ids = opts.ids ?? ["n1", "n2", "n3"];
     const random = new SeededRandom(opts.seed ?? 1);
     this.net = new FakeNetwork(this.time, random);
     this.ring = new TokenRing(ids);
-    const liveness = { isAlive: (n: string) => !this.down.has(n) };
+    this.ringState = new RingState(this.ring);
+    const liveness = this.liveness;
     for (const id of ids) {
       const storage = new MemoryStorage();
       const mode = opts.mode ?? "vclock";
@@ -64,17 +99,35 @@ export class SimCluster {
           readRepair: "async",
           ...opts.config,
         },
-        planner: new StrictPlanner(this.ring, liveness),
+        planner:
+          opts.sloppy === undefined
+            ? new StrictPlanner(this.ring, liveness)
+            : new SloppyPlanner(this.ringState, liveness, opts.sloppy),
         ringSize: () => this.ring.nodes.length,
         transport,
         replica,
         clock: this.time,
         timers: this.time,
         log: silentLogger,
+        ...(opts.sloppy === undefined ? {} : { hints: this.hintHolder(id) }),
       });
       coordinator.registerHandlers(transport);
-      this.nodes.set(id, { id, storage, replica, coordinator });
+      this.nodes.set(id, { id, storage, replica, coordinator, transport });
     }
+  }
+
+  /** Hints of node `id`, once `sloppy` opened its store. */
+  private hintHolder(id: string): HintHolder {
+    const store = () => {
+      const h = this.nodes.get(id)?.hints;
+      if (h === undefined) throw new Error(`${id} has no hint store (use SimCluster.sloppy)`);
+      return h;
+    };
+    return {
+      store: (owner, key, state) => store().store(owner, key, state),
+      read: (key) => store().read(key),
+      has: (key) => this.nodes.get(id)?.hints?.has(key) ?? false,
+    };
   }
 
   node(id: string): SimNode {
