@@ -56,7 +56,7 @@ export function runDifferences(older: BenchReport, newer: BenchReport): string[]
       out.push(`machine ${k}: ${show(older.machine[k])} -> ${show(newer.machine[k])}`);
   for (const t of newer.targets) {
     const ot = older.targets.find((x) => x.name === t.name);
-    if (!ot || ot.status !== "ok" || t.status !== "ok") continue;
+    if (ot?.status !== "ok" || t.status !== "ok") continue;
     if (ot.version !== t.version) out.push(`${t.name} version: ${ot.version} -> ${t.version}`);
     // Endpoints and ports change every run; the rest of the configuration should not.
     const cfg = (c: Record<string, unknown> | undefined) =>
