@@ -1,6 +1,6 @@
 // Plain-text renderings of checker results for terminals: the verdict line, the convergence
-// anomalies, and for a linearizability failure the story a person needs (what cannot be placed, after what, in which
-// state, next to which concurrent ops).
+// anomalies, and for a linearizability failure the story a person needs (what cannot be placed,
+// after what, in which state, next to which concurrent ops).
 
 import type { ConvergenceResult, LostCause, ResurrectionCause } from "./convergence.ts";
 import type { LinearizabilityFailure, LinearizabilityResult, OpRef } from "./result.ts";
