@@ -35,10 +35,11 @@ async function check(
   ops: Op[],
   options: Record<string, unknown>,
   names: string[],
+  test: Record<string, unknown> = {},
 ): Promise<Record<string, unknown> & { valid: unknown; checkers: Loose }> {
   const file = path.join(dir, `h${n++}.jsonl`);
   await writeFile(file, `${ops.map((o) => JSON.stringify(o)).join("\n")}\n`);
-  return (await checkRun(file, { options }, names)) as never;
+  return (await checkRun(file, { ...test, options }, names)) as never;
 }
 
 describe("checkRun", () => {
@@ -118,6 +119,58 @@ describe("checkRun", () => {
       expect(r.valid).toBe(false);
       expect(r.checkers.convergence.lostCount).toBe(1);
     }
+  });
+
+  it("convergence: every node of test.json must read every key; ref ties break by node id", async () => {
+    const ops = history([
+      [0, "invoke", "write", "c0", { value: "a", covers: [] }],
+      [1, "invoke", "write", "c0", { value: "b", covers: [] }],
+      [0, "ok", "write", "c0", { value: "a", covers: [], timestamp: 10 }],
+      [1, "ok", "write", "c0", { value: "b", covers: [], timestamp: 10 }],
+      [2, "invoke", "final-read", "c0", null],
+      [2, "ok", "final-read", "c0", { values: ["b"], timestamps: [10] }],
+    ]);
+    for (const [i, node] of ["n1", "n2", "n1", "n2", "n1", "n1"].entries()) ops[i]!.node = node;
+    const settings = { workload: "convergence", conflictMode: "lww" };
+    const missing = await check(ops, settings, ["convergence"], { nodes: ["n1", "n2"] });
+    expect(missing.valid).toBe("unknown");
+    expect(missing.checkers.convergence.missingFinalReads).toMatchObject([
+      { key: "c0", nodes: ["n2"] },
+    ]);
+    // b (through n2) wins the tie on the ref node: valid; by another target's unknown rule too.
+    const both = [
+      ...ops,
+      ...history([
+        [3, "invoke", "final-read", "c0", null],
+        [3, "ok", "final-read", "c0", { values: ["b"], timestamps: [10] }],
+      ]).map((o, i) => ({
+        ...o,
+        index: ops.length + i,
+        time: (ops.length + i + 1) * 1000,
+        node: "n2",
+      })),
+    ];
+    for (const target of ["ref", "other"]) {
+      const r = await check(both, settings, ["convergence"], { nodes: ["n1", "n2"], target });
+      expect(r.valid).toBe(true);
+    }
+    // a (through n1) winning the tie breaks the ref node's rule: b is lost.
+    const aWins = both.map((o) =>
+      o.f === "final-read" && o.type === "ok"
+        ? { ...o, value: { values: ["a"], timestamps: [10] } }
+        : o,
+    );
+    const ref = await check(aWins, settings, ["convergence"], {
+      nodes: ["n1", "n2"],
+      target: "ref",
+    });
+    expect(ref.valid).toBe(false);
+    expect(ref.checkers.convergence.keys[0].lost[0]).toMatchObject({
+      value: "b",
+      cause: "timestamp-order",
+    });
+    const other = await check(aWins, settings, ["convergence"], { nodes: ["n1", "n2"] });
+    expect(other.valid).toBe(true);
   });
 
   it("session is advisory: reported in full but does not decide the verdict", async () => {

@@ -182,12 +182,19 @@ export const setCheck: HistoryChecker = {
   },
 };
 
-/** After healing every node agrees, nothing acknowledged is lost, nothing superseded is back —
- * judged by the run's conflict mode (vclock causality, or lww's real-time rule). */
+/** After healing every node of the run answers and agrees, nothing acknowledged is lost, nothing
+ * superseded is back — judged by the run's conflict mode (vclock causality, or lww: timestamps and
+ * real time). The quorumlab node breaks LWW timestamp ties by node id, and in lww mode the node a
+ * client talks to coordinates its write, so the history's `node` is the tie-break. */
 export const convergenceCheck: HistoryChecker = {
   name: "convergence",
   async check(input) {
-    return checkConvergence(input.ops(), { mode: checkSettings(input.test).conflictMode });
+    const nodes = input.test.nodes;
+    return checkConvergence(input.ops(), {
+      mode: checkSettings(input.test).conflictMode,
+      ...(Array.isArray(nodes) && nodes.every((n) => typeof n === "string") ? { nodes } : {}),
+      ...(input.test.target === "ref" ? { tieBreak: "node-id" as const } : {}),
+    });
   },
 };
 

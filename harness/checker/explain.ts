@@ -1,7 +1,8 @@
-// Plain-text renderings of checker results for terminals: the verdict line, and for a
-// linearizability failure the story a person needs (what cannot be placed, after what, in which
-// state, next to which concurrent ops).
+// Plain-text renderings of checker results for terminals: the verdict line, the convergence
+// anomalies, and for a linearizability failure the story a person needs (what cannot be placed,
+// after what, in which state, next to which concurrent ops).
 
+import type { ConvergenceResult, LostCause, ResurrectionCause } from "./convergence.ts";
 import type { LinearizabilityFailure, LinearizabilityResult, OpRef } from "./result.ts";
 import { describeValue } from "./values.ts";
 
@@ -52,6 +53,67 @@ export function explainLinearizability(r: LinearizabilityResult, maxFailures = 3
   if (r.unknownKeys.length > 0) {
     const keys = r.unknownKeys.slice(0, 10).join(", ");
     lines.push("", `undecided: ${keys}${r.unknownKeys.length > 10 ? ", …" : ""}`);
+  }
+  return lines.join("\n");
+}
+
+const LOST_WHY: Record<LostCause, string> = {
+  "not-superseded": "nothing that covered it survives, and no delete covered it",
+  "timestamp-order": "survived with an earlier timestamp (the store broke last-write-wins)",
+  "clock-skew":
+    "survived with a later timestamp although its write completed before this one began (clock skew)",
+  "real-time": "survived although its write completed before this one began",
+  "not-deleted": "the key is gone, and no delete could have removed it",
+};
+
+const RESURRECTED_WHY: Record<ResurrectionCause, string> = {
+  covered: "which covered it, certainly happened",
+  "timestamp-order": "has a later timestamp",
+  "clock-skew": "began after its write completed (its timestamp is earlier: clock skew)",
+  "real-time": "began after its write completed",
+};
+
+const stamp = (t: number | null | undefined) => (typeof t === "number" ? ` @${t}` : "");
+
+/** The convergence result for a terminal: per key, what was lost and why, what came back, who
+ * disagrees, and which final reads are missing. */
+export function explainConvergence(r: ConvergenceResult, maxKeys = 10, perKey = 5): string {
+  const lines = [
+    `convergence (${r.mode}): ${verdictWord(r.valid)}${r.reason ? ` — ${r.reason}` : ""}`,
+    `  ${r.keyCount} keys, ${r.acknowledgedWrites} acknowledged writes; final reads expected from ` +
+      `${r.finalReadNodes.length > 0 ? r.finalReadNodes.join(", ") : "(no node)"}`,
+  ];
+  for (const k of r.keys.slice(0, maxKeys)) {
+    lines.push(`key ${k.key}:`);
+    for (const l of k.lost.slice(0, perKey)) {
+      const who = l.survivor ? `${l.survivor.value}${stamp(l.survivor.timestamp)} ` : "";
+      lines.push(
+        `  lost ${l.value}${stamp(l.timestamp)} [${describeRef(l.write)}]: ${who}${LOST_WHY[l.cause] ?? l.cause}`,
+      );
+    }
+    if (k.lost.length > perKey) lines.push(`  … and ${k.lost.length - perKey} more lost`);
+    for (const x of k.resurrected.slice(0, perKey)) {
+      lines.push(
+        `  resurrected ${x.value}: ${describeRef(x.supersededBy)} ${RESURRECTED_WHY[x.cause] ?? x.cause}`,
+      );
+    }
+    if (k.resurrected.length > perKey)
+      lines.push(`  … and ${k.resurrected.length - perKey} more resurrected`);
+    if (k.diverged) {
+      const reads = k.finalReads.map((f) => `${f.node} [${f.values.join(", ")}]`).join("; ");
+      lines.push(`  diverged: ${reads}`);
+    }
+    if (k.unexpected.length > 0) lines.push(`  nobody wrote: ${k.unexpected.join(", ")}`);
+  }
+  if (r.keys.length > maxKeys) lines.push(`… and ${r.keys.length - maxKeys} more keys`);
+  if (r.missingFinalReadCount > 0) {
+    lines.push(`missing final reads (${r.missingFinalReadCount}):`);
+    for (const m of r.missingFinalReads.slice(0, maxKeys)) {
+      const tried = m.attempts.map((a) => `${a.outcome} ${describeRef(a)}`).join("; ");
+      lines.push(`  ${m.key} from ${m.nodes.join(", ")}${tried ? ` — ${tried}` : " — never read"}`);
+    }
+    if (r.missingFinalReads.length > maxKeys)
+      lines.push(`  … and ${r.missingFinalReads.length - maxKeys} more keys`);
   }
   return lines.join("\n");
 }

@@ -19,9 +19,21 @@ export {
   type ConvergenceOptions,
   type ConvergenceResult,
   checkConvergence,
+  type FinalRead,
   type KeyConvergence,
+  type LostCause,
+  type LostWrite,
+  type LwwTieBreak,
+  type MissingFinalReads,
+  type Resurrection,
+  type ResurrectionCause,
 } from "./convergence.ts";
-export { explainFailure, explainLinearizability, verdictWord } from "./explain.ts";
+export {
+  explainConvergence,
+  explainFailure,
+  explainLinearizability,
+  verdictWord,
+} from "./explain.ts";
 export {
   type Call,
   HistoryError,

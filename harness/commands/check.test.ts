@@ -122,6 +122,62 @@ describe("npm run check", () => {
     expect((await run(file, "--checker", "stats")).code).toBe(0);
   });
 
+  it("convergence: explains lost writes by cause, and a missing final read makes it unknown", async () => {
+    const dir = tmp();
+    const file = join(dir, "conv.jsonl");
+    let i = 0;
+    const op = (process: number, type: string, f: string, value: unknown, node = "n1") => ({
+      index: i,
+      time: i++,
+      process,
+      type,
+      f,
+      key: "c0",
+      value,
+      node,
+    });
+    const rows = [
+      op(0, "invoke", "write", { value: "a", covers: [] }),
+      op(0, "ok", "write", { value: "a", covers: [], timestamp: 9 }),
+      op(1, "invoke", "write", { value: "b", covers: [] }, "n2"),
+      op(1, "ok", "write", { value: "b", covers: [], timestamp: 3 }, "n2"),
+      op(2, "invoke", "final-read", null),
+      op(2, "ok", "final-read", { values: ["a"], timestamps: [9] }),
+    ];
+    writeFileSync(file, rows.map((o) => JSON.stringify(o)).join("\n"));
+    const lost = await run(file, "--checker", "convergence", "--mode", "lww");
+    expect(lost.code).toBe(1);
+    expect(lost.out).toMatch(/^convergence \(lww\): INVALID — 1 lost writes/);
+    expect(lost.out).toMatch(
+      /lost b @3 .*: a @9 survived with a later timestamp although its write completed before this one began \(clock skew\)/,
+    );
+    // The same, asking n2 to have read the key too: still invalid, and the missing read is named.
+    const both = await run(file, "--checker", "convergence", "--mode", "lww", "--nodes", "n1,n2");
+    expect(both.code).toBe(1);
+    expect(both.out).toMatch(/missing final reads \(1\):\n {2}c0 from n2 — never read/);
+    // Without the anomaly (a did not complete before b began), only the missing read: unknown.
+    const concurrent = [rows[0], rows[2], rows[1], rows[3], rows[4], rows[5]].map((o, j) => ({
+      ...o,
+      index: j,
+      time: j,
+    }));
+    writeFileSync(file, concurrent.map((o) => JSON.stringify(o)).join("\n"));
+    expect((await run(file, "--checker", "convergence", "--mode", "lww")).code).toBe(0);
+    const unknown = await run(
+      file,
+      "--checker",
+      "convergence",
+      "--mode",
+      "lww",
+      "--nodes",
+      "n1,n2",
+    );
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toMatch(
+      /^convergence \(lww\): unknown — 1 final read missing \(c0 from n2\)/,
+    );
+  });
+
   it("exits 254 with a clear message on usage and input errors", async () => {
     const cases: Array<[string[], RegExp]> = [
       [[etcd("000"), "--model", "etcd", "--bogus"], /Unknown option '--bogus'/],
@@ -136,6 +192,11 @@ describe("npm run check", () => {
       [[join(CORPUS, "nope.log"), "--model", "etcd"], /ENOENT/],
       [[etcd("000"), "--model", "kv"], /model kv has no operation "cas"/],
       [[etcd("000"), "--model", "etcd", "--format", "jsonl"], /line 1: not JSON/],
+      [[etcd("000"), "--checker", "convergence", "--tie-break", "x"], /--tie-break must be one of/],
+      [
+        [etcd("000"), "--checker", "convergence", "--nodes", "n1,,n2"],
+        /--nodes must be node names/,
+      ],
     ];
     for (const [argv, message] of cases) {
       const r = await run(...argv);

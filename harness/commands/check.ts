@@ -5,12 +5,14 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   type CheckResult,
+  type ConvergenceResult,
   checkCalls,
   checkConvergence,
   checkLinearizability,
   checkSessions,
   checkSet,
   checkStats,
+  explainConvergence,
   explainLinearizability,
   HistoryError,
   type LinearizabilityOptions,
@@ -62,6 +64,9 @@ ${models}
   --nil-read <m>          model option: absent | unknown (what a null read means)
   --failed-cas <m>        model option: ignore | observation (what a failed cas means)
   --mode <m>              convergence: vclock | lww; session: vclock | lww | register
+  --nodes <n1,n2,...>     convergence: the nodes that must each read every key at the end
+                          (default: the nodes named on final-read ops)
+  --tie-break <t>         convergence, lww: ambiguous | node-id (what equal timestamps mean)
   --linearizable-set      set checker: stale reads are failures
   --independent           EDN: values are Jepsen independent [key value] tuples
   --export-edn <path>     also write the history as Jepsen EDN to <path>
@@ -76,6 +81,13 @@ function positiveNumber(name: string, v: string | undefined): number | undefined
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`${name} must be a positive number, got "${v}"`);
   return n;
+}
+
+function nodeList(v: string): string[] {
+  const nodes = v.split(",").map((n) => n.trim());
+  if (nodes.some((n) => n === ""))
+    throw new UsageError(`--nodes must be node names separated by commas, got "${v}"`);
+  return nodes;
 }
 
 function oneOf<T extends string>(
@@ -130,7 +142,11 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         break;
       case "convergence": {
         const mode = oneOf("--mode", o.mode ?? "vclock", ["vclock", "lww"] as const)!;
-        result = checkConvergence(ops, { mode });
+        result = checkConvergence(ops, {
+          mode,
+          ...(o.nodes ? { nodes: o.nodes } : {}),
+          ...(o.tieBreak ? { tieBreak: o.tieBreak } : {}),
+        });
         break;
       }
       case "session": {
@@ -188,6 +204,7 @@ function finish(o: Parsed, result: CheckResult, io: Io): number {
 
 function render(checker: CheckerName, r: CheckResult): string {
   if (checker === "linearizability") return explainLinearizability(r as LinearizabilityResult);
+  if (checker === "convergence") return explainConvergence(r as ConvergenceResult);
   const lines = [`${checker}: ${verdictWord(r.valid)}${r.reason ? ` — ${r.reason}` : ""}`];
   const skip = new Set(["valid", "reason", "checker", "file", "format"]);
   for (const [k, v] of Object.entries(r)) {
@@ -220,6 +237,8 @@ function parse(argv: string[]) {
       "nil-read": { type: "string" },
       "failed-cas": { type: "string" },
       mode: { type: "string" },
+      nodes: { type: "string" },
+      "tie-break": { type: "string" },
       "linearizable-set": { type: "boolean", default: false },
       independent: { type: "boolean", default: false },
       "export-edn": { type: "string" },
@@ -277,6 +296,8 @@ function parse(argv: string[]) {
     nilRead: oneOf("--nil-read", values["nil-read"], ["absent", "unknown"] as const),
     failedCas: oneOf("--failed-cas", values["failed-cas"], ["ignore", "observation"] as const),
     mode: values.mode,
+    nodes: values.nodes === undefined ? undefined : nodeList(values.nodes),
+    tieBreak: oneOf("--tie-break", values["tie-break"], ["ambiguous", "node-id"] as const),
     linearizableSet: values["linearizable-set"],
     independent: values.independent,
     exportEdn: values["export-edn"],

@@ -162,6 +162,58 @@ describe("evidence", () => {
     ]);
   });
 
+  it("says why a convergence write was lost, and lists missing final reads when the result has them", () => {
+    const attempt = { ...ref, invokeIndex: 40, f: "final-read", outcome: "fail" };
+    const cats = anomalyCategoriesOf({
+      checker: "convergence",
+      valid: false,
+      lostCount: 2,
+      missingFinalReadCount: 1,
+      missingFinalReads: [{ key: "b", nodes: ["n2"], attempts: [attempt] }],
+      keys: [
+        {
+          key: "a",
+          diverged: false,
+          finalReads: [],
+          lost: [
+            {
+              value: "x",
+              write: ref,
+              cause: "clock-skew",
+              timestamp: 3,
+              survivor: { value: "y", write: { ...ref, invokeIndex: 7 }, timestamp: 9 },
+            },
+            {
+              value: "z",
+              write: ref,
+              cause: "timestamp-order",
+              timestamp: 8,
+              survivor: { value: "y", write: { ...ref, invokeIndex: 7 }, timestamp: 5 },
+            },
+          ],
+          resurrected: [],
+          unexpected: [],
+        },
+      ],
+    });
+    expect(cats.map((c) => [c.name, c.total])).toEqual([
+      ["lost", 2],
+      ["resurrected", 0],
+      ["diverged", 0],
+      ["unexpected", 0],
+      ["missingFinalReads", 1],
+    ]);
+    expect(cats[0]?.items.map((i) => i.description)).toEqual([
+      "acknowledged write of x is in no node's final read; y survived: written before it began, yet stamped later (9 ≥ 3) (clock skew)",
+      "acknowledged write of z is in no node's final read; y survived with an earlier timestamp (5 < 8): the store broke last-write-wins",
+    ]);
+    expect(cats[4]?.items[0]).toMatchObject({
+      subject: "b: n2",
+      description: "no successful final read of b from n2: convergence of this key is unknown",
+      ops: [attempt],
+    });
+  });
+
   it("tabulates per-operation stats", () => {
     const t = byFTable({
       valid: true,

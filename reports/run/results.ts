@@ -46,9 +46,23 @@ export interface ConvergenceKeyReport {
   key: string;
   diverged: boolean;
   finalReads: Array<{ node: string; values: string[]; read: OpRef }>;
-  lost: Array<{ value: string; write: OpRef; survivor?: { value: string; write: OpRef } | null }>;
-  resurrected: Array<{ value: string; write: OpRef | null; supersededBy: OpRef }>;
+  lost: Array<{
+    value: string;
+    write: OpRef;
+    /** Why (harness/checker LostCause); absent in results of older runs. */
+    cause?: string;
+    timestamp?: number | null;
+    survivor?: { value: string; write: OpRef; timestamp?: number | null } | null;
+  }>;
+  resurrected: Array<{ value: string; write: OpRef | null; supersededBy: OpRef; cause?: string }>;
   unexpected: string[];
+}
+
+/** harness/checker's convergence checker: keys some nodes returned no final read of. */
+export interface ConvergenceMissingReport {
+  key: string;
+  nodes: string[];
+  attempts: OpRef[];
 }
 
 /** harness/checker's session checker: `readYourWrites` and `monotonicReads` are
@@ -258,11 +272,7 @@ function convergenceCategories(r: CheckResult, keys: unknown[]): RawCategory[] {
     for (const l of k.lost ?? []) {
       lost.push({
         subject: `${k.key}: ${l.value}`,
-        description:
-          `acknowledged write of ${l.value} is in no node's final read` +
-          (l.survivor
-            ? `; ${l.survivor.value} survived although it was written earlier (LWW)`
-            : ""),
+        description: `acknowledged write of ${l.value} is in no node's final read${lostWhy(l)}`,
         ops: [l.write, ...(l.survivor ? [l.survivor.write] : []), ...readRefs].filter(isOpRef),
         finalReads,
       });
@@ -270,7 +280,13 @@ function convergenceCategories(r: CheckResult, keys: unknown[]): RawCategory[] {
     for (const x of k.resurrected ?? []) {
       resurrected.push({
         subject: `${k.key}: ${x.value}`,
-        description: `superseded by a ${x.supersededBy?.f ?? "later op"} acknowledged at ${secs(x.supersededBy?.completeTime)}, yet present after healing`,
+        description:
+          `superseded by a ${x.supersededBy?.f ?? "later op"} acknowledged at ${secs(x.supersededBy?.completeTime)}, yet present after healing` +
+          (x.cause === "timestamp-order"
+            ? " (the delete has the later timestamp)"
+            : x.cause === "clock-skew"
+              ? " (the delete began after it was written, but its clock was behind)"
+              : ""),
         ops: [x.write, x.supersededBy, ...readRefs].filter(isOpRef),
         finalReads,
       });
@@ -292,6 +308,16 @@ function convergenceCategories(r: CheckResult, keys: unknown[]): RawCategory[] {
       });
     }
   }
+  const missing: RawAnomaly[] = [];
+  const missingList = Array.isArray(r["missingFinalReads"]) ? r["missingFinalReads"] : [];
+  for (const m of missingList.filter(isObject) as unknown as ConvergenceMissingReport[]) {
+    const nodes = Array.isArray(m.nodes) ? m.nodes.map(String) : [];
+    missing.push({
+      subject: `${m.key}: ${nodes.join(", ")}`,
+      description: `no successful final read of ${m.key} from ${nodes.join(", ")}: convergence of this key is unknown`,
+      ops: (Array.isArray(m.attempts) ? m.attempts : []).filter(isOpRef),
+    });
+  }
   const count = (f: string, n: number) => (typeof r[f] === "number" ? (r[f] as number) : n);
   return [
     { name: "lost", total: count("lostCount", lost.length), items: lost },
@@ -302,7 +328,42 @@ function convergenceCategories(r: CheckResult, keys: unknown[]): RawCategory[] {
     },
     { name: "diverged", total: count("divergedCount", diverged.length), items: diverged },
     { name: "unexpected", total: count("unexpectedCount", unexpected.length), items: unexpected },
+    // Results of older runs have no such field: no category rather than a false "0 missing".
+    ...("missingFinalReadCount" in r
+      ? [
+          {
+            name: "missingFinalReads",
+            total: count("missingFinalReadCount", missing.length),
+            items: missing,
+          },
+        ]
+      : []),
   ];
+}
+
+/** Why a write counts as lost, from the checker's cause (older results: only a survivor). */
+function lostWhy(l: ConvergenceKeyReport["lost"][number]): string {
+  const s = l.survivor;
+  const stamps = (op: string) =>
+    s && typeof s.timestamp === "number" && typeof l.timestamp === "number"
+      ? ` (${s.timestamp} ${op} ${l.timestamp})`
+      : "";
+  switch (l.cause) {
+    case "timestamp-order":
+      return s
+        ? `; ${s.value} survived with an earlier timestamp${stamps("<")}: the store broke last-write-wins`
+        : "";
+    case "clock-skew":
+      return s
+        ? `; ${s.value} survived: written before it began, yet stamped later${stamps("≥")} (clock skew)`
+        : "";
+    case "not-deleted":
+      return "; the key is gone, and no delete could have removed it";
+    case "not-superseded":
+      return "; nothing that covered it survives, and no delete covered it";
+    default:
+      return s ? `; ${s.value} survived although it was written earlier (LWW)` : "";
+  }
 }
 
 /** The anomalies a result reports, by category: the convergence checker's per-key report, session
