@@ -19,7 +19,7 @@ import { checkRun, describeResults, exitCodeFor } from "./checks.ts";
 import { type Generator, stagger, streamRandom, timeLimit } from "./generator.ts";
 import { HistoryWriter } from "./history/history-file.ts";
 import { Recorder } from "./history/recorder.ts";
-import { Progress } from "./progress.ts";
+import { clientCompletions, Progress } from "./progress.ts";
 import { type ClockMechanism, ProcessRuntime } from "./runtime/process.ts";
 import type { NodeLauncher } from "./runtime/types.ts";
 import { processCommand, type RunDir, Store } from "./store.ts";
@@ -226,7 +226,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     phase,
     elapsedS: (performance.now() - phaseStart) / 1000,
     limitS: phase === "main" ? o.timeLimitS : 0,
-    ops: recorder.counts.ops,
+    completed: clientCompletions(recorder.counts),
     faults,
   }));
   const setPhase = (p: string) => {
