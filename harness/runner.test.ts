@@ -196,6 +196,18 @@ describe("runTest against the reference node", () => {
   });
 });
 
+describe("runTest option checks", () => {
+  it("a serial set is refused before anything starts: no run directory claims it ran", async () => {
+    const store = path.join(root, "serial-set");
+    await expect(
+      runTest(options({ consistency: "serial", store, timeLimitS: 1, nemesis: [] }), {
+        out: sink,
+      }),
+    ).rejects.toThrow(/serial applies to the register workload only/);
+    expect(existsSync(store)).toBe(false);
+  });
+});
+
 describe("ref client outcome mapping (docs/api.md)", () => {
   const body = (o: unknown) => Buffer.from(JSON.stringify(o));
   it("definite errors fail, indefinite ones are info, reads always fail", () => {

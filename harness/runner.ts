@@ -160,16 +160,18 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   const target = deps.target ?? refTarget;
   const out = deps.out ?? process.stderr;
   const name = o.name ?? defaultTestName(o);
-  const store = new Store(o.store);
-  const run = await store.createRun(name);
   const nodes = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-  const adminToken = `ql-${o.seed}-${process.pid}-${Date.now().toString(36)}`;
+  // Before the run directory exists: options the workload cannot run (serial set) are an error,
+  // not a stored run that says it ran something else.
   const workload = makeWorkload(o.workload, {
     concurrency: o.concurrency,
     nodes,
     consistency: o.consistency,
     conflictMode: o.conflictMode,
   });
+  const store = new Store(o.store);
+  const run = await store.createRun(name);
+  const adminToken = `ql-${o.seed}-${process.pid}-${Date.now().toString(36)}`;
   const optional = Object.entries(o.optionalNodeSettings ?? {});
   const unsupported = optional.filter(([k]) => !(target.supports?.(k) ?? false)).map(([k]) => k);
   const settings = target.settings({

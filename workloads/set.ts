@@ -5,6 +5,7 @@
 import { mix, once, repeat, seq } from "../harness/generator.ts";
 import type { Completion } from "../harness/history/recorder.ts";
 import type { KvClient, ReadResult } from "../harness/targets/types.ts";
+import { contextConsistency } from "./consistency.ts";
 import type { FinalContext, WorkerClient, Workload, WorkloadOptions } from "./types.ts";
 
 export const SET_KEY = "set";
@@ -32,6 +33,7 @@ function readCompletion(r: ReadResult): Completion {
 
 export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Workload {
   const readWeight = o.readFraction ?? 0.1;
+  const consistency = contextConsistency("set", o.consistency);
   return {
     name: "set",
     checkers: ["set", "stats"],
@@ -54,7 +56,6 @@ export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Wor
       return worker < o.nodes.length ? seq(once({ f: "final-read", value: null })) : null;
     },
     client(_worker: number, kv: KvClient): WorkerClient {
-      const consistency = o.consistency === "serial" ? "quorum" : o.consistency;
       return {
         async invoke(op, node) {
           if (op.f === "read" || op.f === "final-read")
