@@ -21,6 +21,7 @@ import { HistoryWriter } from "./history/history-file.ts";
 import { Recorder } from "./history/recorder.ts";
 import { clientCompletions, Progress } from "./progress.ts";
 import { type ClockMechanism, ProcessRuntime } from "./runtime/process.ts";
+import { registerTeardown } from "./runtime/teardown.ts";
 import type { NodeLauncher } from "./runtime/types.ts";
 import { processCommand, type RunDir, Store } from "./store.ts";
 import { refTarget } from "./targets/ref.ts";
@@ -238,6 +239,42 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   };
   let crashed: Error | null = null;
   let finalInfo: Record<string, unknown> = {};
+  // SIGINT/SIGTERM (installSignalTeardown runs every registered teardown, then exits 130/143):
+  // once the cluster is down, the store says what happened — results.json marked interrupted
+  // (valid "unknown", as a crash) unless the verdict was already written — and harness.pid goes,
+  // so `cleanup` finds nothing stale. From then on the run writes nothing more.
+  let interrupted: string | null = null;
+  let resultsWritten = false;
+  const writeResults = async (results: Record<string, unknown>): Promise<boolean> => {
+    if (interrupted !== null || resultsWritten) return false;
+    resultsWritten = true;
+    await run.writeResults(results);
+    return true;
+  };
+  const unregisterInterrupt = registerTeardown({
+    teardown: async (reason) => {
+      interrupted = reason ?? "teardown";
+      progress.stop();
+      kv.close();
+      await runtime.teardown();
+      await recorder.close().catch(() => {});
+      if (!resultsWritten) {
+        resultsWritten = true;
+        await run.writeResults({
+          valid: "unknown",
+          reason: `interrupted by ${interrupted} in the ${phase} phase; the history was not checked`,
+          crashed: `interrupted by ${interrupted}`,
+          interrupted,
+          phase,
+          counts: recorder.counts,
+          finishedAt: new Date().toISOString(),
+        });
+      }
+      await run.removePid("harness");
+    },
+    // The runtime kills its own processes synchronously; the store has nothing to kill.
+    killNow: () => {},
+  });
   progress.note(`[${name}] store ${run.dir}`);
   for (const k of unsupported)
     progress.note(`[${name}] note: the nodes have no --${k} setting; running without it`);
@@ -378,6 +415,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       );
     }
   }
+  if (interrupted !== null) return interruptedOutcome(run.dir, interrupted);
   if (crashed) {
     const results = {
       valid: "unknown",
@@ -385,8 +423,9 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       stack: crashed.stack,
       counts: recorder.counts,
     };
-    await run.writeResults(results);
+    if (!(await writeResults(results))) return interruptedOutcome(run.dir, interrupted);
     await run.removePid("harness");
+    unregisterInterrupt();
     const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
     return {
       valid: "unknown",
@@ -408,9 +447,13 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     ...(Object.keys(standIns).length > 0 ? { standIns } : {}),
     finishedAt: new Date().toISOString(),
   };
-  await run.writeResults(results);
-  // A cluster left running keeps its harness (and proxies) alive: cleanup must know it.
-  if (!o.leaveRunning) await run.removePid("harness");
+  if (!(await writeResults(results))) return interruptedOutcome(run.dir, interrupted);
+  // A cluster left running keeps its harness (and proxies) alive: cleanup must know it, and the
+  // signal hook (still registered) removes harness.pid when Ctrl-C ends it.
+  if (!o.leaveRunning) {
+    await run.removePid("harness");
+    unregisterInterrupt();
+  }
   for (const line of describeResults(verdict)) progress.note(`[${name}]   ${line}`);
   for (const [part, msg] of Object.entries(standIns))
     progress.note(`[${name}] note: the nodes ran on a stand-in ${part}: ${msg}`);
@@ -428,6 +471,18 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   };
 }
 
+/** What runTest returns when a signal interrupted it (the process is about to exit). */
+function interruptedOutcome(runDir: string, signal: string | null): RunOutcome {
+  const why = `interrupted by ${signal ?? "a signal"}`;
+  return {
+    valid: "unknown",
+    exitCode: 255,
+    runDir,
+    results: { valid: "unknown", crashed: why, interrupted: signal },
+    crashed: why,
+  };
+}
+
 /** Re-runs the checkers on a stored run (`jepsen analyze`). */
 export async function analyzeRun(dir: string): Promise<RunOutcome> {
   const store = new Store(path.dirname(path.dirname(dir)));
@@ -438,7 +493,7 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   // Keep what only the run knew (op counts, the final phase's repair wait, when it finished).
   const before = (await run.readResults()) ?? {};
   const kept = Object.fromEntries(
-    ["counts", "final", "standIns", "finishedAt"]
+    ["counts", "final", "standIns", "finishedAt", "interrupted"]
       .filter((k) => k in before)
       .map((k) => [k, before[k]]),
   );
