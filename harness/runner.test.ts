@@ -141,6 +141,9 @@ describe("runTest against the reference node", () => {
     const reanalyzed = JSON.parse(readFileSync(path.join(dir, "results.json"), "utf8"));
     expect(reanalyzed.analyzedAt).toBeTruthy();
     expect(reanalyzed.counts).toEqual(results.counts);
+    // Hint evidence from the node logs is kept too (3 nodes, N=3: no fallback, so no hint).
+    expect(results.hints).toMatchObject({ stored: 0, delivered: 0, dropped: 0 });
+    expect(reanalyzed.hints).toEqual(results.hints);
     expect(reanalyzed.checkers.set.acknowledged).toBe(results.checkers.set.acknowledged);
   }, 150_000);
 

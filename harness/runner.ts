@@ -110,6 +110,54 @@ export async function standInsOf(logFiles: readonly string[]): Promise<Record<st
   return out;
 }
 
+/** Hinted handoff as the nodes' logs tell it: `hint-stored`, `hint-delivered` and `hint-dropped`
+ * events (docs/node.md). The nodes log the first of a burst at once and then one line per second
+ * with a `count`, so the sums are exact except for the last second before a SIGKILL: a lower
+ * bound, and never 0 when the node did it at least once. */
+export interface HintEvidence {
+  stored: number;
+  delivered: number;
+  dropped: number;
+  /** Per node that logged any hint event. */
+  byNode: Record<string, { stored: number; delivered: number; dropped: number }>;
+}
+
+const HINT_EVENTS = {
+  "hint-stored": "stored",
+  "hint-delivered": "delivered",
+  "hint-dropped": "dropped",
+} as const;
+
+export async function hintEvidenceOf(
+  logs: Readonly<Record<string, string>>,
+): Promise<HintEvidence> {
+  const out: HintEvidence = { stored: 0, delivered: 0, dropped: 0, byNode: {} };
+  for (const [node, file] of Object.entries(logs)) {
+    let lines: ReturnType<typeof createInterface>;
+    try {
+      lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
+      for await (const line of lines) {
+        if (!line.includes('"hint-')) continue;
+        let o: { event?: string; count?: number };
+        try {
+          o = JSON.parse(line) as { event?: string; count?: number };
+        } catch {
+          continue;
+        }
+        const kind = HINT_EVENTS[o.event as keyof typeof HINT_EVENTS];
+        if (!kind) continue;
+        const n = Number.isInteger(o.count) && o.count! > 0 ? o.count! : 1;
+        out[kind] += n;
+        out.byNode[node] ??= { stored: 0, delivered: 0, dropped: 0 };
+        out.byNode[node][kind] += n;
+      }
+    } catch {
+      // No log (the node never started).
+    }
+  }
+  return out;
+}
+
 /** Writes the run's report.html (reports/); a report that cannot be written is a warning, never
  * a failed run: the verdict is in results.json either way. */
 async function writeReport(dir: string, note: (line: string) => void): Promise<string | undefined> {
@@ -440,10 +488,12 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   const test = await run.readTest();
   const verdict = await checkRun(run.historyFile, test, workload.checkers);
   const standIns = await standInsOf(nodes.map((id) => run.nodeLog(id)));
+  const hints = await hintEvidenceOf(Object.fromEntries(nodes.map((id) => [id, run.nodeLog(id)])));
   const results = {
     ...verdict,
     counts: recorder.counts,
     final: finalInfo,
+    hints,
     ...(Object.keys(standIns).length > 0 ? { standIns } : {}),
     finishedAt: new Date().toISOString(),
   };
@@ -493,7 +543,7 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   // Keep what only the run knew (op counts, the final phase's repair wait, when it finished).
   const before = (await run.readResults()) ?? {};
   const kept = Object.fromEntries(
-    ["counts", "final", "standIns", "finishedAt", "interrupted"]
+    ["counts", "final", "hints", "standIns", "finishedAt", "interrupted"]
       .filter((k) => k in before)
       .map((k) => [k, before[k]]),
   );

@@ -107,8 +107,10 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
     }
   }
   let pending: Record<string, number | null> = {};
+  let counters: Record<string, { stored: number; delivered: number }> = {};
   for (;;) {
     pending = {};
+    counters = {};
     for (const n of ctx.nodes) {
       try {
         const s = (await ctx.kv.admin(n.http, "GET", "/admin/status")).body as Record<
@@ -116,6 +118,8 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
           unknown
         >;
         pending[n.id] = pendingHints(s);
+        const c = hintCounters(s);
+        if (c) counters[n.id] = c;
       } catch {
         pending[n.id] = null;
       }
@@ -136,6 +140,8 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
   return {
     repair: ctx.repair === false ? "off" : repair,
     pendingHints: pending,
+    // Since each node's last start (a restarted node counts from 0): hints/stored, delivered.
+    ...(Object.keys(counters).length > 0 ? { hintCounters: counters } : {}),
     waitedMs: Math.round(performance.now() - started),
   };
 }
@@ -159,6 +165,14 @@ function repairSummary(body: unknown): unknown {
       (e) => e.outcome === "failed",
     ).length;
   return out;
+}
+
+/** The hint counters of /admin/status (`hints.stored`, `hints.delivered`), when it has them. */
+function hintCounters(s: Record<string, unknown>): { stored: number; delivered: number } | null {
+  const h = s.hints as Record<string, unknown> | undefined;
+  return typeof h?.stored === "number" && typeof h.delivered === "number"
+    ? { stored: h.stored, delivered: h.delivered }
+    : null;
 }
 
 /** Pending hints from /admin/status: `hints.pending`, `pendingHints` or `hintsPending`. */
