@@ -39,7 +39,10 @@ const OPTIONS = {
     type: "string",
     help: "total ops/s over all workers (default: closed loop, as fast as it goes)",
   },
-  seed: { type: "string", help: "seed for ops and faults (default: random, printed and stored)" },
+  seed: {
+    type: "string",
+    help: "seed for ops and faults (default: random, printed and stored); suite: replaces every test's own seed",
+  },
   consistency: {
     type: "string",
     default: "quorum",
@@ -51,13 +54,17 @@ const OPTIONS = {
     default: "1",
     help: "run the test this many times (seed, seed+1, ...)",
   },
-  store: { type: "string", default: "store", help: "store directory" },
+  store: { type: "string", default: "store", help: "store directory (also suite and cleanup)" },
   "leave-running": {
     type: "boolean",
     default: false,
     help: "do not stop the cluster after the run",
   },
-  clock: { type: "string", default: "auto", help: "clock offsets: auto | faketime | hook" },
+  clock: {
+    type: "string",
+    default: "auto",
+    help: "clock offsets: auto | faketime | hook (also suite)",
+  },
   "clock-skew": {
     type: "string",
     default: "10000",
