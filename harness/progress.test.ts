@@ -2,7 +2,10 @@
 // a TTY, plain lines (rate-limited) otherwise.
 
 import { describe, expect, it } from "vitest";
-import { Progress, type ProgressState } from "./progress.ts";
+import type { OpSink } from "./history/history-file.ts";
+import type { Op } from "./history/op.ts";
+import { Recorder } from "./history/recorder.ts";
+import { clientCompletions, Progress, type ProgressState } from "./progress.ts";
 
 function sink(isTTY: boolean) {
   const out: string[] = [];
@@ -16,7 +19,7 @@ describe("Progress", () => {
       phase: "main",
       elapsedS: 3.2,
       limitS: 20,
-      ops: 0,
+      completed: 0,
       faults: ["partition halves/drop"],
     };
     const p = new Progress(sink(false).stream, () => state);
@@ -39,7 +42,7 @@ describe("Progress", () => {
       phase: "main",
       elapsedS: 1,
       limitS: 5,
-      ops: 10,
+      completed: 10,
       faults: [],
     }));
     p.start();
@@ -55,7 +58,7 @@ describe("Progress", () => {
     const s = sink(false);
     const p = new Progress(
       s.stream,
-      () => ({ test: "t", phase: "main", elapsedS: 1, limitS: 5, ops: 0, faults: [] }),
+      () => ({ test: "t", phase: "main", elapsedS: 1, limitS: 5, completed: 0, faults: [] }),
       60_000,
     );
     p.start();
@@ -65,5 +68,51 @@ describe("Progress", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\[t\] main 1\/5s .*\n$/);
     expect(s.out.join("")).not.toContain("\x1b");
+  });
+
+  it("ops/s counts client completions, not invocations or nemesis steps", async () => {
+    const ops: Op[] = [];
+    const sinkOps: OpSink = {
+      append: async (op) => {
+        ops.push(op);
+      },
+      close: async () => {},
+    };
+    const rec = new Recorder(sinkOps, { concurrency: 2 });
+    let clock = 0;
+    const p = new Progress(
+      sink(false).stream,
+      () => ({
+        test: "t",
+        phase: "main",
+        elapsedS: 1,
+        limitS: 5,
+        completed: clientCompletions(rec.counts),
+        faults: [],
+      }),
+      5000,
+      () => clock,
+    );
+    // In one second: 10 client ops (ok, fail and info), a nemesis step pair and an op still open.
+    const outcomes = ["ok", "fail", "info"] as const;
+    for (let i = 0; i < 10; i++) {
+      await rec.invoke(i % 2, { f: "read" });
+      await rec.complete(i % 2, { type: outcomes[i % 3]! });
+    }
+    await rec.nemesis("invoke", "kill", { nodes: ["n1"] });
+    await rec.nemesis("info", "kill", { killed: ["n1"] });
+    await rec.invoke(0, { f: "write", value: 1 });
+    expect(ops).toHaveLength(23);
+    expect(clientCompletions(rec.counts)).toBe(10);
+    clock = 1000;
+    expect(p.line()).toBe("[t] main 1/5s 10 ops/s faults: none");
+    // Half a second later with 5 more completions: 10 ops/s again, not the history's growth.
+    await rec.complete(0, { type: "ok" });
+    for (let i = 0; i < 4; i++) {
+      await rec.invoke(1, { f: "read" });
+      await rec.complete(1, { type: "ok" });
+    }
+    clock = 1500;
+    expect(p.line()).toBe("[t] main 1/5s 10 ops/s faults: none");
   });
 });

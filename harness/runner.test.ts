@@ -8,6 +8,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readHistory } from "./history/history-file.ts";
 import type { Op } from "./history/op.ts";
@@ -139,6 +141,9 @@ describe("runTest against the reference node", () => {
     const reanalyzed = JSON.parse(readFileSync(path.join(dir, "results.json"), "utf8"));
     expect(reanalyzed.analyzedAt).toBeTruthy();
     expect(reanalyzed.counts).toEqual(results.counts);
+    // Hint evidence from the node logs is kept too (3 nodes, N=3: no fallback, so no hint).
+    expect(results.hints).toMatchObject({ stored: 0, delivered: 0, dropped: 0 });
+    expect(reanalyzed.hints).toEqual(results.hints);
     expect(reanalyzed.checkers.set.acknowledged).toBe(results.checkers.set.acknowledged);
   }, 150_000);
 
@@ -196,6 +201,18 @@ describe("runTest against the reference node", () => {
   });
 });
 
+describe("runTest option checks", () => {
+  it("a serial set is refused before anything starts: no run directory claims it ran", async () => {
+    const store = path.join(root, "serial-set");
+    await expect(
+      runTest(options({ consistency: "serial", store, timeLimitS: 1, nemesis: [] }), {
+        out: sink,
+      }),
+    ).rejects.toThrow(/serial applies to the register workload only/);
+    expect(existsSync(store)).toBe(false);
+  });
+});
+
 describe("ref client outcome mapping (docs/api.md)", () => {
   const body = (o: unknown) => Buffer.from(JSON.stringify(o));
   it("definite errors fail, indefinite ones are info, reads always fail", () => {
@@ -225,5 +242,47 @@ describe("ref client outcome mapping (docs/api.md)", () => {
     expect(classifyNetFailure({ code: "ECONNREFUSED", unsent: true }, false).type).toBe("fail");
     expect(classifyNetFailure({ code: "client-timeout", unsent: false }, false).type).toBe("info");
     expect(classifyNetFailure({ code: "ECONNRESET", unsent: false }, true).type).toBe("fail");
+  });
+});
+
+describe("runTest interrupted", () => {
+  it("SIGINT or SIGTERM: teardown, results.json marked interrupted (unknown), no harness.pid", async () => {
+    const script = fileURLToPath(
+      new URL("./runtime/testing/interruptible-run.ts", import.meta.url),
+    );
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const store = path.join(root, `interrupted-${signal}`);
+      const sub = execa(process.execPath, ["--import", "tsx", script, store], {
+        reject: false,
+        cwd: fileURLToPath(new URL("../", import.meta.url)),
+      });
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let buf = "";
+          sub.stdout!.on("data", (d: Buffer) => {
+            buf += d.toString();
+            if (buf.includes("\n")) resolve(buf.slice(0, buf.indexOf("\n")));
+          });
+          void sub.then((r) => reject(new Error(`the run exited early: ${r.stderr}`)));
+        });
+        const { runDir, pids } = JSON.parse(line) as { runDir: string; pids: number[] };
+        expect(existsSync(path.join(runDir, "pids", "harness.pid"))).toBe(true);
+        sub.kill(signal);
+        const result = await sub;
+        expect(result.exitCode).toBe(signal === "SIGINT" ? 130 : 143);
+        for (const pid of pids) expect(isAlive(pid)).toBe(false);
+        const results = JSON.parse(readFileSync(path.join(runDir, "results.json"), "utf8"));
+        expect(results).toMatchObject({
+          valid: "unknown",
+          interrupted: signal,
+          crashed: `interrupted by ${signal}`,
+        });
+        expect(results.reason).toMatch(/not checked/);
+        expect(readdirSync(path.join(runDir, "pids"))).toEqual([]);
+      } finally {
+        sub.kill("SIGKILL");
+        await sub;
+      }
+    }
   });
 });

@@ -19,8 +19,9 @@ import { checkRun, describeResults, exitCodeFor } from "./checks.ts";
 import { type Generator, stagger, streamRandom, timeLimit } from "./generator.ts";
 import { HistoryWriter } from "./history/history-file.ts";
 import { Recorder } from "./history/recorder.ts";
-import { Progress } from "./progress.ts";
+import { clientCompletions, Progress } from "./progress.ts";
 import { type ClockMechanism, ProcessRuntime } from "./runtime/process.ts";
+import { registerTeardown } from "./runtime/teardown.ts";
 import type { NodeLauncher } from "./runtime/types.ts";
 import { processCommand, type RunDir, Store } from "./store.ts";
 import { refTarget } from "./targets/ref.ts";
@@ -109,6 +110,54 @@ export async function standInsOf(logFiles: readonly string[]): Promise<Record<st
   return out;
 }
 
+/** Hinted handoff as the nodes' logs tell it: `hint-stored`, `hint-delivered` and `hint-dropped`
+ * events (docs/node.md). The nodes log the first of a burst at once and then one line per second
+ * with a `count`, so the sums are exact except for the last second before a SIGKILL: a lower
+ * bound, and never 0 when the node did it at least once. */
+export interface HintEvidence {
+  stored: number;
+  delivered: number;
+  dropped: number;
+  /** Per node that logged any hint event. */
+  byNode: Record<string, { stored: number; delivered: number; dropped: number }>;
+}
+
+const HINT_EVENTS = {
+  "hint-stored": "stored",
+  "hint-delivered": "delivered",
+  "hint-dropped": "dropped",
+} as const;
+
+export async function hintEvidenceOf(
+  logs: Readonly<Record<string, string>>,
+): Promise<HintEvidence> {
+  const out: HintEvidence = { stored: 0, delivered: 0, dropped: 0, byNode: {} };
+  for (const [node, file] of Object.entries(logs)) {
+    let lines: ReturnType<typeof createInterface>;
+    try {
+      lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
+      for await (const line of lines) {
+        if (!line.includes('"hint-')) continue;
+        let o: { event?: string; count?: number };
+        try {
+          o = JSON.parse(line) as { event?: string; count?: number };
+        } catch {
+          continue;
+        }
+        const kind = HINT_EVENTS[o.event as keyof typeof HINT_EVENTS];
+        if (!kind) continue;
+        const n = Number.isInteger(o.count) && o.count! > 0 ? o.count! : 1;
+        out[kind] += n;
+        out.byNode[node] ??= { stored: 0, delivered: 0, dropped: 0 };
+        out.byNode[node][kind] += n;
+      }
+    } catch {
+      // No log (the node never started).
+    }
+  }
+  return out;
+}
+
 /** Writes the run's report.html (reports/); a report that cannot be written is a warning, never
  * a failed run: the verdict is in results.json either way. */
 async function writeReport(dir: string, note: (line: string) => void): Promise<string | undefined> {
@@ -160,16 +209,18 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   const target = deps.target ?? refTarget;
   const out = deps.out ?? process.stderr;
   const name = o.name ?? defaultTestName(o);
-  const store = new Store(o.store);
-  const run = await store.createRun(name);
   const nodes = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-  const adminToken = `ql-${o.seed}-${process.pid}-${Date.now().toString(36)}`;
+  // Before the run directory exists: options the workload cannot run (serial set) are an error,
+  // not a stored run that says it ran something else.
   const workload = makeWorkload(o.workload, {
     concurrency: o.concurrency,
     nodes,
     consistency: o.consistency,
     conflictMode: o.conflictMode,
   });
+  const store = new Store(o.store);
+  const run = await store.createRun(name);
+  const adminToken = `ql-${o.seed}-${process.pid}-${Date.now().toString(36)}`;
   const optional = Object.entries(o.optionalNodeSettings ?? {});
   const unsupported = optional.filter(([k]) => !(target.supports?.(k) ?? false)).map(([k]) => k);
   const settings = target.settings({
@@ -226,7 +277,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
     phase,
     elapsedS: (performance.now() - phaseStart) / 1000,
     limitS: phase === "main" ? o.timeLimitS : 0,
-    ops: recorder.counts.ops,
+    completed: clientCompletions(recorder.counts),
     faults,
   }));
   const setPhase = (p: string) => {
@@ -236,6 +287,42 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   };
   let crashed: Error | null = null;
   let finalInfo: Record<string, unknown> = {};
+  // SIGINT/SIGTERM (installSignalTeardown runs every registered teardown, then exits 130/143):
+  // once the cluster is down, the store says what happened — results.json marked interrupted
+  // (valid "unknown", as a crash) unless the verdict was already written — and harness.pid goes,
+  // so `cleanup` finds nothing stale. From then on the run writes nothing more.
+  let interrupted: string | null = null;
+  let resultsWritten = false;
+  const writeResults = async (results: Record<string, unknown>): Promise<boolean> => {
+    if (interrupted !== null || resultsWritten) return false;
+    resultsWritten = true;
+    await run.writeResults(results);
+    return true;
+  };
+  const unregisterInterrupt = registerTeardown({
+    teardown: async (reason) => {
+      interrupted = reason ?? "teardown";
+      progress.stop();
+      kv.close();
+      await runtime.teardown();
+      await recorder.close().catch(() => {});
+      if (!resultsWritten) {
+        resultsWritten = true;
+        await run.writeResults({
+          valid: "unknown",
+          reason: `interrupted by ${interrupted} in the ${phase} phase; the history was not checked`,
+          crashed: `interrupted by ${interrupted}`,
+          interrupted,
+          phase,
+          counts: recorder.counts,
+          finishedAt: new Date().toISOString(),
+        });
+      }
+      await run.removePid("harness");
+    },
+    // The runtime kills its own processes synchronously; the store has nothing to kill.
+    killNow: () => {},
+  });
   progress.note(`[${name}] store ${run.dir}`);
   for (const k of unsupported)
     progress.note(`[${name}] note: the nodes have no --${k} setting; running without it`);
@@ -376,6 +463,7 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       );
     }
   }
+  if (interrupted !== null) return interruptedOutcome(run.dir, interrupted);
   if (crashed) {
     const results = {
       valid: "unknown",
@@ -383,8 +471,9 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
       stack: crashed.stack,
       counts: recorder.counts,
     };
-    await run.writeResults(results);
+    if (!(await writeResults(results))) return interruptedOutcome(run.dir, interrupted);
     await run.removePid("harness");
+    unregisterInterrupt();
     const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
     return {
       valid: "unknown",
@@ -399,16 +488,22 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   const test = await run.readTest();
   const verdict = await checkRun(run.historyFile, test, workload.checkers);
   const standIns = await standInsOf(nodes.map((id) => run.nodeLog(id)));
+  const hints = await hintEvidenceOf(Object.fromEntries(nodes.map((id) => [id, run.nodeLog(id)])));
   const results = {
     ...verdict,
     counts: recorder.counts,
     final: finalInfo,
+    hints,
     ...(Object.keys(standIns).length > 0 ? { standIns } : {}),
     finishedAt: new Date().toISOString(),
   };
-  await run.writeResults(results);
-  // A cluster left running keeps its harness (and proxies) alive: cleanup must know it.
-  if (!o.leaveRunning) await run.removePid("harness");
+  if (!(await writeResults(results))) return interruptedOutcome(run.dir, interrupted);
+  // A cluster left running keeps its harness (and proxies) alive: cleanup must know it, and the
+  // signal hook (still registered) removes harness.pid when Ctrl-C ends it.
+  if (!o.leaveRunning) {
+    await run.removePid("harness");
+    unregisterInterrupt();
+  }
   for (const line of describeResults(verdict)) progress.note(`[${name}]   ${line}`);
   for (const [part, msg] of Object.entries(standIns))
     progress.note(`[${name}] note: the nodes ran on a stand-in ${part}: ${msg}`);
@@ -426,6 +521,18 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   };
 }
 
+/** What runTest returns when a signal interrupted it (the process is about to exit). */
+function interruptedOutcome(runDir: string, signal: string | null): RunOutcome {
+  const why = `interrupted by ${signal ?? "a signal"}`;
+  return {
+    valid: "unknown",
+    exitCode: 255,
+    runDir,
+    results: { valid: "unknown", crashed: why, interrupted: signal },
+    crashed: why,
+  };
+}
+
 /** Re-runs the checkers on a stored run (`jepsen analyze`). */
 export async function analyzeRun(dir: string): Promise<RunOutcome> {
   const store = new Store(path.dirname(path.dirname(dir)));
@@ -436,7 +543,7 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   // Keep what only the run knew (op counts, the final phase's repair wait, when it finished).
   const before = (await run.readResults()) ?? {};
   const kept = Object.fromEntries(
-    ["counts", "final", "standIns", "finishedAt"]
+    ["counts", "final", "hints", "standIns", "finishedAt", "interrupted"]
       .filter((k) => k in before)
       .map((k) => [k, before[k]]),
   );

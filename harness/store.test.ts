@@ -7,7 +7,16 @@ import { mkdtemp, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cleanupStore, isAlive, runTimestamp, Store, safeTestName } from "./store.ts";
+import {
+  cleanupStore,
+  isAlive,
+  matchesRecord,
+  type PidRecord,
+  processCommand,
+  runTimestamp,
+  Store,
+  safeTestName,
+} from "./store.ts";
 
 let root: string;
 const started: number[] = [];
@@ -116,5 +125,52 @@ describe("Store", () => {
     await waitFor(() => !isAlive(node.pid));
     await waitFor(() => !isAlive(harness.pid));
     expect(await run.readPids()).toEqual([]);
+  });
+
+  it("a pid record matches only the exact recorded arguments of the live process", async () => {
+    const args = ["-e", "setInterval(() => {}, 1000); // quorumlab-match-test", "", "n1"];
+    const node = spawn(process.execPath, args, { detached: true, stdio: "ignore" });
+    // A program run with no arguments at all: `want.includes("")` used to match it to anything.
+    const cat = spawn("cat", [], { detached: true, stdio: ["pipe", "ignore", "ignore"] });
+    for (const c of [node, cat]) {
+      started.push(c.pid!);
+      c.unref();
+    }
+    await waitFor(() => (processCommand(cat.pid!) ?? [])[0] === "cat");
+    await waitFor(() => (processCommand(node.pid!) ?? []).at(-1) === "n1");
+    const rec = (pid: number, command: string[]): PidRecord => ({
+      pid,
+      pgid: pid,
+      role: "node n1",
+      command,
+      startedAt: new Date().toISOString(),
+    });
+    const nodeCommand = [process.execPath, "--import", "tsx", "/x/node/main.ts", "--id", "n1"];
+    // The plain `cat` is nobody's node, whatever the record says.
+    expect(matchesRecord(rec(cat.pid!, nodeCommand))).toBe(false);
+    expect(matchesRecord(rec(cat.pid!, ["cat"]))).toBe(false);
+    expect(matchesRecord(rec(cat.pid!, ["cat", ""]))).toBe(false);
+    // The node matches its own command, argv[0] as a full path or a bare name, and nothing less
+    // or more: a prefix, a suffix, one changed or dropped (empty) argument is another process.
+    expect(matchesRecord(rec(node.pid!, [process.execPath, ...args]))).toBe(true);
+    expect(matchesRecord(rec(node.pid!, [path.basename(process.execPath), ...args]))).toBe(true);
+    expect(matchesRecord(rec(node.pid!, ["python3", ...args]))).toBe(false);
+    expect(matchesRecord(rec(node.pid!, [process.execPath, ...args.slice(0, 2)]))).toBe(false);
+    expect(matchesRecord(rec(node.pid!, [process.execPath, ...args, "more"]))).toBe(false);
+    expect(matchesRecord(rec(node.pid!, [process.execPath, ...args.slice(1)]))).toBe(false);
+    expect(matchesRecord(rec(node.pid!, [process.execPath, "-e", args[1]!, "n1"]))).toBe(false);
+    expect(matchesRecord(rec(node.pid!, [process.execPath]))).toBe(false);
+    expect(matchesRecord(rec(node.pid!, nodeCommand))).toBe(false);
+
+    // cleanup acts on that: the reused pid (cat) survives, the node whose record matches dies.
+    const store = new Store(root);
+    const run = await store.createRun("reused");
+    await run.writePid(rec(cat.pid!, nodeCommand));
+    await run.writePid({ ...rec(node.pid!, [process.execPath, ...args]), role: "node n2" });
+    const report = await cleanupStore(store);
+    expect(report.killed.map((k) => k.pid)).toEqual([node.pid]);
+    expect(report.stale.map((k) => k.pid)).toEqual([cat.pid]);
+    await waitFor(() => !isAlive(node.pid!));
+    expect(isAlive(cat.pid!)).toBe(true);
   });
 });

@@ -209,6 +209,12 @@ async function pointLink(link: string, target: string): Promise<void> {
 
 /** The command line of a live process, or null when there is none (Linux /proc; elsewhere `ps`). */
 export function processCommand(pid: number): string[] | null {
+  return liveCommand(pid)?.argv ?? null;
+}
+
+/** A live process's argv and whether it is exact: /proc gives every argument as it was passed
+ * (empty ones included); `ps` only a line split at whitespace. */
+function liveCommand(pid: number): { argv: string[]; exact: boolean } | null {
   try {
     process.kill(pid, 0);
   } catch (err) {
@@ -216,12 +222,15 @@ export function processCommand(pid: number): string[] | null {
   }
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return raw.split("\0").filter((s) => s.length > 0);
+    // NUL-terminated arguments: drop only the terminator, keep empty arguments.
+    const argv = raw.split("\0");
+    if (argv.at(-1) === "") argv.pop();
+    return argv.length > 0 ? { argv, exact: true } : null;
   } catch {
     try {
       const out = execFileSync("ps", ["-o", "args=", "-p", String(pid)], { encoding: "utf8" });
       const s = out.trim();
-      return s ? s.split(/\s+/) : null;
+      return s ? { argv: s.split(/\s+/), exact: false } : null;
     } catch {
       return null;
     }
@@ -244,14 +253,23 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Does the live process still look like the one a pid file recorded (not a reused pid)? */
+/** Does the live process still run exactly what a pid file recorded (not a reused pid)? The
+ * recorded arguments after argv[0] must be non-empty and equal, one by one, to the live process's
+ * (/proc cmdline); argv[0] is compared by its last path component, since a program may be named
+ * by a full path or a bare name. A record without arguments identifies nothing and matches
+ * nothing: `cleanup` then leaves the process alone rather than SIGKILL a stranger. Without /proc
+ * (`ps`, arguments split at whitespace) the whitespace-normalised lines must be equal. */
 export function matchesRecord(rec: PidRecord): boolean {
-  const cmd = processCommand(rec.pid);
-  if (!cmd || cmd.length === 0) return false;
-  // Compare the script arguments rather than argv[0]: node may be reported as a full path.
-  const want = rec.command.slice(1).join(" ");
-  const got = cmd.slice(1).join(" ");
-  return want === got || got.includes(want) || want.includes(got);
+  if (!Array.isArray(rec.command) || rec.command.some((a) => typeof a !== "string")) return false;
+  const want = rec.command.slice(1);
+  if (want.length === 0 || want.every((a) => a.trim() === "")) return false;
+  const live = liveCommand(rec.pid);
+  if (!live || live.argv.length < 2) return false;
+  if (path.basename(live.argv[0]!) !== path.basename(rec.command[0]!)) return false;
+  const got = live.argv.slice(1);
+  if (live.exact) return got.length === want.length && got.every((a, i) => a === want[i]);
+  const line = (xs: string[]) => xs.join(" ").trim().split(/\s+/).join(" ");
+  return line(got) === line(want);
 }
 
 export interface CleanupReport {

@@ -7,10 +7,18 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { NemesisSchedule } from "../nemesis/index.ts";
+import { TokenRing } from "../node/cluster/ring.ts";
+import { SET_KEY } from "../workloads/set.ts";
 import { streamRandom } from "./generator.ts";
-import { standInsOf, type TestOptions } from "./runner.ts";
+import { hintEvidenceOf, standInsOf, type TestOptions } from "./runner.ts";
 import { FakeRuntime } from "./runtime/testing/fake-runtime.ts";
-import { DEFAULT_SUITE, formatSummary, runSuite, type SuiteTest } from "./suite.ts";
+import {
+  DEFAULT_SUITE,
+  formatSummary,
+  missingEvidence,
+  runSuite,
+  type SuiteTest,
+} from "./suite.ts";
 
 const sink = { isTTY: false, write: () => true };
 
@@ -149,6 +157,7 @@ describe("stand-ins", () => {
 /** The faults a suite test's seed plans: the schedule run on a fake 3-node runtime for as many
  * fault slots as its main phase holds (a fault starts at I, 3I, 5I, ... before the time limit). */
 async function plan(t: SuiteTest): Promise<Array<{ f: string; value: Record<string, unknown> }>> {
+  const nodes = Array.from({ length: t.options.nodes ?? 3 }, (_, i) => `n${i + 1}`);
   const o = t.options;
   const interval = o.nemesisIntervalS ?? 5;
   const limit = o.timeLimitS ?? 30;
@@ -158,7 +167,7 @@ async function plan(t: SuiteTest): Promise<Array<{ f: string; value: Record<stri
   const done: Array<{ f: string; value: Record<string, unknown> }> = [];
   let started = 0;
   const schedule = new NemesisSchedule({
-    runtime: new FakeRuntime(["n1", "n2", "n3"]),
+    runtime: new FakeRuntime(nodes),
     faults: o.nemesis,
     intervalMs: 2,
     random: streamRandom(o.seed, "nemesis", 0),
@@ -217,8 +226,18 @@ describe("DEFAULT_SUITE plans the faults each story needs", () => {
     expect(cuts(starts[0]!)).toBe(true);
   });
 
-  it("set-partition-kill: kills the whole cluster at least once, and partitions it", async () => {
-    const p = await plan(byName("set-partition-kill"));
+  it("set-partition-kill: kills one owner of the set's key while its fallbacks live (hinted handoff), partitions, then kills the whole cluster", async () => {
+    const t = byName("set-partition-kill");
+    // N=3 on 5 nodes: two nodes are outside the key's preference list, so a down owner has a
+    // fallback (on 3 nodes with N=3 there is none, and hinted handoff never runs).
+    expect(t.options.nodes).toBe(5);
+    expect(t.options.nodeSettings?.n ?? 3).toBe(3);
+    const nodes = ["n1", "n2", "n3", "n4", "n5"];
+    const ring = new TokenRing(nodes);
+    const owners = ring.preferenceList(new TextEncoder().encode(SET_KEY), 3);
+    const fallbacks = nodes.filter((n) => !owners.includes(n));
+    expect(fallbacks).toHaveLength(2);
+    const p = await plan(t);
     expect(p.map((s) => s.f)).toEqual([
       "kill",
       "start",
@@ -227,10 +246,24 @@ describe("DEFAULT_SUITE plans the faults each story needs", () => {
       "kill",
       "start",
     ]);
-    const kills = p.filter((s) => s.f === "kill").map((s) => s.value.targeting);
-    // As its "why" says: the whole cluster first, a majority last.
-    expect(kills).toEqual(["all", "majority"]);
-    expect(p.some(cuts)).toBe(true);
+    const killed = p
+      .filter((s) => s.f === "kill")
+      .map((s) => (s.value.killed as Array<{ node: string }>).map((k) => k.node));
+    // As its "why" says: one owner first (every fallback stays up to take its hints) ...
+    expect(killed[0]).toHaveLength(1);
+    expect(owners).toContain(killed[0]![0]);
+    expect(killed[0]).not.toContain(fallbacks[0]);
+    expect(killed[0]).not.toContain(fallbacks[1]);
+    // ... for a whole interval, then the whole cluster last.
+    expect(t.options.nemesisIntervalS).toBeGreaterThanOrEqual(3);
+    expect(killed[1]).toEqual(nodes);
+    // The partition cuts the fallbacks off from the owners.
+    const part = p.find((s) => s.f === "start-partition")!;
+    expect(cuts(part)).toBe(true);
+    const grudge = part.value.grudge as Record<string, string[]>;
+    for (const f of fallbacks) expect([...grudge[f]!].sort()).toEqual([...owners].sort());
+    // And the suite holds the run to it: no hint stored or delivered makes the row differ.
+    expect(t.requires).toEqual(["hints-stored", "hints-delivered"]);
   });
 
   it("lww-clock-skew: every fault moves some clock at least 10 s ahead", async () => {
@@ -263,5 +296,60 @@ describe("DEFAULT_SUITE plans the faults each story needs", () => {
     });
     expect(t.options.finalRepair).toBe(false);
     expect(t.options.optionalNodeSettings).toEqual({ "hinted-handoff": "off" });
+  });
+});
+
+describe("required evidence", () => {
+  const withHints = (stored: number, delivered: number) => async (o: TestOptions) => ({
+    valid: true as const,
+    exitCode: 0,
+    runDir: `/s/${o.name}`,
+    results: { hints: { stored, delivered, dropped: 0, byNode: {} } },
+  });
+  const needsHints: SuiteTest = {
+    ...test("h", true),
+    requires: ["hints-stored", "hints-delivered"],
+  };
+
+  it("a run with the expected verdict but no hint stored or delivered differs", async () => {
+    const none = await runSuite([needsHints], base, { out: sink }, withHints(0, 0));
+    expect(none.exitCode).toBe(1);
+    expect(none.rows[0]).toMatchObject({ got: true, matches: false });
+    expect(none.rows[0]!.reason).toBe(
+      "valid as expected, but the run did not exercise what the test is about: no hint was stored; no hint was delivered",
+    );
+    const storedOnly = await runSuite([needsHints], base, { out: sink }, withHints(5, 0));
+    expect(storedOnly.rows[0]!.reason).toMatch(/: no hint was delivered$/);
+    const both = await runSuite([needsHints], base, { out: sink }, withHints(5, 1));
+    expect(both.exitCode).toBe(0);
+    expect(both.rows[0]!.matches).toBe(true);
+    expect(missingEvidence("hints-stored", {})).toMatch(/no hint counts/);
+  });
+
+  it("hintEvidenceOf sums the nodes' hint events, counts included", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "ql-hints-"));
+    try {
+      const ev = (event: string, count: number) =>
+        JSON.stringify({ level: "info", msg: event, event, target: "n3", count });
+      const n1 = path.join(dir, "n1.log");
+      const n2 = path.join(dir, "n2.log");
+      await writeFile(
+        n1,
+        `# starting\n${ev("hint-stored", 1)}\n${ev("hint-stored", 98)}\nnot json "hint-stored"\n` +
+          `${ev("hint-delivered", 1)}\n${ev("hint-replay", 4)}\n`,
+      );
+      await writeFile(n2, `${ev("hint-dropped", 2)}\n{"event":"ready"}\n`);
+      expect(await hintEvidenceOf({ n1, n2, n3: path.join(dir, "missing.log") })).toEqual({
+        stored: 99,
+        delivered: 1,
+        dropped: 2,
+        byNode: {
+          n1: { stored: 99, delivered: 1, dropped: 0 },
+          n2: { stored: 0, delivered: 0, dropped: 2 },
+        },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,18 @@ import type { Validity } from "./checker/result.ts";
 import type { RunDeps, RunOutcome, TestOptions } from "./runner.ts";
 import { runTest } from "./runner.ts";
 
+/** What a suite test can require a run to have exercised. */
+export type Mechanism = "hints-stored" | "hints-delivered";
+
+/** Why a run's results do not show `m` (null when they do). Reads `results.hints` (the runner's
+ * HintEvidence). */
+export function missingEvidence(m: Mechanism, results: Record<string, unknown>): string | null {
+  const h = results.hints as { stored?: unknown; delivered?: unknown } | undefined;
+  const n = m === "hints-stored" ? h?.stored : h?.delivered;
+  if (typeof n !== "number") return `no hint counts in results.json (${m})`;
+  return n > 0 ? null : `no hint was ${m === "hints-stored" ? "stored" : "delivered"}`;
+}
+
 export interface SuiteTest {
   name: string;
   /** What the test shows, in one sentence. */
@@ -20,6 +32,10 @@ export interface SuiteTest {
   why: string;
   /** Set when the test cannot run in this build: what it waits for. It is listed, not run. */
   disabled?: string;
+  /** Mechanisms the run must show it exercised (from results.json's `hints`, counted in the
+   * nodes' logs): a run that got the expected verdict without them did not test what its story
+   * says, so its row differs. */
+  requires?: readonly Mechanism[];
   options: Partial<TestOptions> &
     Pick<TestOptions, "workload" | "nemesis" | "consistency" | "conflictMode" | "seed">;
 }
@@ -80,22 +96,29 @@ export const DEFAULT_SUITE: readonly SuiteTest[] = [
   {
     name: "set-partition-kill",
     story:
-      "a quorum set (read, add, write back with the causal context) loses no acknowledged add " +
-      "through partitions and kills",
+      "a quorum set (read, add, write back with the causal context) on 5 nodes with N=3 loses no " +
+      "acknowledged add through kills and partitions: sloppy quorum sends writes for a down owner " +
+      "to a fallback, which stores a hint and hands it back",
     expected: true,
     why:
-      "W=2 of N=3 puts every acknowledged add on a majority, siblings merge by union, and a " +
-      "killed node restarts on its durable data (the LSM engine's commit log); the plan kills " +
-      "the whole cluster at 3–6 s, partitions it at 9–12 s and kills a majority at 15–18 s",
+      "W=2 of N=3 puts every acknowledged add on two replicas, real or fallback; the key's owners " +
+      "are n3, n4, n5 and its fallbacks n1, n2: the plan kills the owner n3 at 3–6 s (writes " +
+      "for it go to n1 as a hint, handed back when n3 returns), cuts {n1, n2} from the owners at " +
+      "9–12 s and kills the whole cluster at 15–18 s (adds and hints survive on the LSM engine's " +
+      "commit log); siblings merge by union. The run must show hints stored and delivered " +
+      "(results.json `hints`, from the node logs)",
+    requires: ["hints-stored", "hints-delivered"],
     options: {
+      nodes: 5,
+      concurrency: 10,
       timeLimitS: 20,
       nemesisIntervalS: 3,
       workload: "set",
       nemesis: ["kill", "partition"],
       consistency: "quorum",
       conflictMode: "vclock",
-      faultOptions: { sequence: "cycle", killTargets: ["majority", "all"] },
-      seed: 306,
+      faultOptions: { sequence: "cycle", killTargets: ["one", "all"] },
+      seed: 312,
     },
   },
   {
@@ -215,23 +238,31 @@ export async function runSuite(
       deps,
     );
     const got: Validity | "crashed" = outcome.crashed ? "crashed" : outcome.valid;
+    const missing =
+      got === t.expected
+        ? (t.requires ?? [])
+            .map((m) => missingEvidence(m, outcome.results))
+            .filter((x): x is string => x !== null)
+        : [];
     const standIns = outcome.results.standIns as Record<string, string> | undefined;
     const because =
       typeof outcome.results.reason === "string" ? outcome.results.reason : outcome.crashed;
     // A result that differs on a node running stand-ins says so: that is the likely cause.
     const reason =
-      got !== t.expected && standIns && Object.keys(standIns).length > 0
-        ? `${because ?? "no reason given"} — note: the nodes ran on stand-ins (${Object.entries(
-            standIns,
-          )
-            .map(([part, msg]) => `${part}: ${msg}`)
-            .join("; ")})`
-        : because;
+      missing.length > 0
+        ? `${verdict(got)} as expected, but the run did not exercise what the test is about: ${missing.join("; ")}`
+        : got !== t.expected && standIns && Object.keys(standIns).length > 0
+          ? `${because ?? "no reason given"} — note: the nodes ran on stand-ins (${Object.entries(
+              standIns,
+            )
+              .map(([part, msg]) => `${part}: ${msg}`)
+              .join("; ")})`
+          : because;
     rows.push({
       name: t.name,
       expected: t.expected,
       got,
-      matches: got === t.expected,
+      matches: got === t.expected && missing.length === 0,
       runDir: outcome.runDir,
       ...(outcome.report ? { report: outcome.report } : {}),
       seconds: Math.round((performance.now() - started) / 100) / 10,

@@ -27,6 +27,9 @@ export interface FaultContext {
   clockMs: number;
   /** Narrows what each fault may choose (default: everything, as Jepsen's nemesis packages). */
   options?: FaultOptions;
+  /** Told at once when a fault that keeps acting after its start (the clock strobe) fails on
+   * its own; the fault's `stop` then records the failure and rejects with it. */
+  failed?: (err: Error) => void;
 }
 
 /** Narrows the faults' choices, so a test can aim at one mechanism (Jepsen's nemesis `:targets`).
@@ -239,7 +242,7 @@ export async function startClock(
         ? "bump"
         : "strobe");
   const victims = sample(nodes, 1 + ctx.random.int(nodes.length), ctx.random);
-  let stopStrobe: (() => Promise<unknown>) | null = null;
+  let stopStrobe: (() => Promise<{ flips: number; error: Error | null }>) | null = null;
   let clockSummary = `clock-strobe ${victims.join(",")} ±${(ctx.clockMs / 1000).toFixed(1)}s`;
   if (k === "bump") {
     const offsets: Record<string, number> = {};
@@ -271,18 +274,39 @@ export async function startClock(
         let on = false;
         let flips = 0;
         let running = true;
-        const loop = (async () => {
-          while (running) {
-            on = !on;
-            flips++;
-            for (const n of victims) await ctx.runtime.setClockOffset(n, on ? ctx.clockMs : 0);
-            await new Promise((r) => setTimeout(r, periodMs));
+        let wake: (() => void) | null = null;
+        // The loop never rejects: an error (a node that refuses the offset) ends the strobe and
+        // is kept for `stop`, which records it as the fault's failure. Left to reject, it would
+        // be an unhandled rejection until the fault stopped.
+        const loop = (async (): Promise<Error | null> => {
+          try {
+            while (running) {
+              on = !on;
+              for (const n of victims) await ctx.runtime.setClockOffset(n, on ? ctx.clockMs : 0);
+              flips++;
+              await new Promise<void>((r) => {
+                const t = setTimeout(r, periodMs);
+                wake = () => {
+                  clearTimeout(t);
+                  r();
+                };
+              });
+              wake = null;
+            }
+            return null;
+          } catch (err) {
+            const e = err instanceof Error ? err : new Error(String(err));
+            ctx.failed?.(
+              new Error(`clock strobe failed after ${flips} flips: ${e.message}`, { cause: e }),
+            );
+            return e;
           }
         })();
         stopStrobe = async () => {
           running = false;
-          await loop;
-          return flips;
+          (wake as (() => void) | null)?.();
+          const error = await loop;
+          return { flips, error };
         };
         return { nodes: victims, deltaMs: ctx.clockMs, periodMs };
       },
@@ -296,10 +320,27 @@ export async function startClock(
         f: "clock-reset",
         plan: { nodes: victims },
         act: async () => {
-          const flips = stopStrobe ? await (stopStrobe as () => Promise<unknown>)() : undefined;
+          const strobe = stopStrobe
+            ? await (stopStrobe as () => Promise<{ flips: number; error: Error | null }>)()
+            : null;
           const changes = [];
-          for (const n of victims) changes.push(await ctx.runtime.setClockOffset(n, 0));
-          return { changes, ...(flips !== undefined ? { strobeFlips: flips } : {}) };
+          let resetError: unknown = null;
+          try {
+            for (const n of victims) changes.push(await ctx.runtime.setClockOffset(n, 0));
+          } catch (err) {
+            resetError = err;
+          }
+          if (strobe?.error)
+            // Recorded as this step's info `{error}`; the schedule makes it the run's crash.
+            throw new Error(
+              `clock strobe failed after ${strobe.flips} flips: ${strobe.error.message}` +
+                (resetError === null
+                  ? ` (clocks reset on ${victims.join(",")})`
+                  : ` (and resetting the clocks failed: ${(resetError as Error).message})`),
+              { cause: strobe.error },
+            );
+          if (resetError !== null) throw resetError;
+          return { changes, ...(strobe ? { strobeFlips: strobe.flips } : {}) };
         },
       });
     },

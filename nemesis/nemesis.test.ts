@@ -191,6 +191,113 @@ describe("fault options", () => {
   });
 });
 
+/** A runtime whose clock hook refuses one offset: the `failAt`-th call (1-based) throws. */
+class RefusingClockRuntime extends FakeRuntime {
+  private clockCalls = 0;
+  constructor(
+    nodes: readonly string[],
+    private readonly failAt: number,
+  ) {
+    super(nodes);
+  }
+  override async setClockOffset(id: string, offsetMs: number) {
+    if (++this.clockCalls === this.failAt)
+      throw new Error(`node ${id} refused the clock offset: 503`);
+    return super.setClockOffset(id, offsetMs);
+  }
+}
+
+describe("clock strobe failures", () => {
+  function recordingStep() {
+    const ops: Array<{ type: string; f: string; value: unknown }> = [];
+    // As the schedule records steps: a failed act is an info with its error.
+    const step = async (s: { f: string; plan: unknown; act: () => Promise<unknown> }) => {
+      ops.push({ type: "invoke", f: s.f, value: s.plan });
+      try {
+        const v = await s.act();
+        ops.push({ type: "info", f: s.f, value: v });
+        return v;
+      } catch (err) {
+        ops.push({ type: "info", f: s.f, value: { error: (err as Error).message } });
+        throw err;
+      }
+    };
+    return { ops, step };
+  }
+
+  it("an error inside the strobe loop is caught, reported, and recorded as the fault's failure", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      // One victim at least; the first flip sets +delta on every victim, so failing the first
+      // call makes the loop fail at once, before any flip completed.
+      const rt = new RefusingClockRuntime(N5, 1);
+      const { ops, step } = recordingStep();
+      const failures: Error[] = [];
+      const fault = await startClock(
+        {
+          runtime: rt,
+          random: new SeededRandom(3),
+          clockMs: 2000,
+          step,
+          failed: (e) => failures.push(e),
+        },
+        "strobe",
+      );
+      for (let i = 0; i < 200 && failures.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(failures.map((e) => e.message)).toEqual([
+        "clock strobe failed after 0 flips: node n1 refused the clock offset: 503".replace(
+          "n1",
+          (ops[0]!.value as { nodes: string[] }).nodes[0]!,
+        ),
+      ]);
+      await expect(fault.stop()).rejects.toThrow(/clock strobe failed after 0 flips.*clocks reset/);
+      const reset = ops.at(-1)!;
+      expect(reset).toMatchObject({ type: "info", f: "clock-reset" });
+      expect((reset.value as { error: string }).error).toMatch(/clock strobe failed/);
+      // The reset still ran: every clock is back at 0.
+      for (const n of N5) expect(rt.info(n).clockOffsetMs).toBe(0);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
+  it("the schedule stops at once, records the failure and still heals everything", async () => {
+    const rt = new RefusingClockRuntime(N5, 1);
+    const ops: Array<{ type: string; f: string; value: unknown }> = [];
+    const s = new NemesisSchedule({
+      runtime: rt,
+      faults: ["clock"],
+      intervalMs: 20,
+      random: streamRandom(1, "nemesis", 0),
+      faultOptions: { clockKinds: ["strobe"] },
+      recorder: {
+        nemesis: async (type, f, value) => {
+          ops.push({ type, f, value });
+        },
+      },
+    });
+    s.start();
+    for (let i = 0; i < 300 && s.error === null; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.error?.message).toMatch(/^clock strobe failed after 0 flips: .*refused/);
+    await s.stop();
+    expect(ops.map((o) => `${o.type} ${o.f}`)).toEqual([
+      "invoke clock-strobe",
+      "info clock-strobe",
+      "invoke clock-reset",
+      "info clock-reset",
+      "invoke heal-all",
+      "info heal-all",
+    ]);
+    expect((ops[3]!.value as { error: string }).error).toMatch(/clock strobe failed/);
+    for (const n of N5) expect(rt.info(n).clockOffsetMs).toBe(0);
+  });
+});
+
 describe("NemesisSchedule", () => {
   async function runSchedule(seed: number, faults = parseNemesis("all")) {
     const rt = new FakeRuntime(N5);

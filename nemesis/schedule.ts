@@ -107,6 +107,13 @@ export class NemesisSchedule {
         step: (s: NemesisStep) => this.step(s),
         clockMs: this.o.clockMs ?? 10_000,
         ...(this.o.faultOptions ? { options: this.o.faultOptions } : {}),
+        // A fault failing on its own (the clock strobe) crashes the run at once: the workers stop
+        // and the heal phase stops the fault, which records the error in the history.
+        failed: (err: Error) => {
+          this.error ??= err;
+          this.stopping = true;
+          this.wake?.();
+        },
       };
       const fault = await this.guard(startFault(name, ctx));
       if (!fault) break;

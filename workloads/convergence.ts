@@ -5,6 +5,7 @@
 import type { OpSpec } from "../harness/generator.ts";
 import { mix, ops, repeat } from "../harness/generator.ts";
 import type { KvClient, ReadResult } from "../harness/targets/types.ts";
+import { contextConsistency } from "./consistency.ts";
 import { waitForRepair } from "./set.ts";
 import type { WorkerClient, Workload, WorkloadOptions } from "./types.ts";
 
@@ -19,7 +20,7 @@ function readValue(r: ReadResult) {
 
 export function convergenceWorkload(o: ConvergenceOptions): Workload {
   const keys = Array.from({ length: o.keyCount ?? 5 }, (_, i) => `c${i}`);
-  const consistency = o.consistency === "serial" ? "quorum" : o.consistency;
+  const consistency = contextConsistency("convergence", o.consistency);
   return {
     name: "convergence",
     checkers: ["convergence", "session", "stats"],

@@ -5,6 +5,7 @@
 import { mix, once, repeat, seq } from "../harness/generator.ts";
 import type { Completion } from "../harness/history/recorder.ts";
 import type { KvClient, ReadResult } from "../harness/targets/types.ts";
+import { contextConsistency } from "./consistency.ts";
 import type { FinalContext, WorkerClient, Workload, WorkloadOptions } from "./types.ts";
 
 export const SET_KEY = "set";
@@ -32,6 +33,7 @@ function readCompletion(r: ReadResult): Completion {
 
 export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Workload {
   const readWeight = o.readFraction ?? 0.1;
+  const consistency = contextConsistency("set", o.consistency);
   return {
     name: "set",
     checkers: ["set", "stats"],
@@ -54,7 +56,6 @@ export function setWorkload(o: WorkloadOptions & { readFraction?: number }): Wor
       return worker < o.nodes.length ? seq(once({ f: "final-read", value: null })) : null;
     },
     client(_worker: number, kv: KvClient): WorkerClient {
-      const consistency = o.consistency === "serial" ? "quorum" : o.consistency;
       return {
         async invoke(op, node) {
           if (op.f === "read" || op.f === "final-read")
@@ -106,8 +107,10 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
     }
   }
   let pending: Record<string, number | null> = {};
+  let counters: Record<string, { stored: number; delivered: number }> = {};
   for (;;) {
     pending = {};
+    counters = {};
     for (const n of ctx.nodes) {
       try {
         const s = (await ctx.kv.admin(n.http, "GET", "/admin/status")).body as Record<
@@ -115,6 +118,8 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
           unknown
         >;
         pending[n.id] = pendingHints(s);
+        const c = hintCounters(s);
+        if (c) counters[n.id] = c;
       } catch {
         pending[n.id] = null;
       }
@@ -135,6 +140,8 @@ export async function waitForRepair(ctx: FinalContext): Promise<Record<string, u
   return {
     repair: ctx.repair === false ? "off" : repair,
     pendingHints: pending,
+    // Since each node's last start (a restarted node counts from 0): hints/stored, delivered.
+    ...(Object.keys(counters).length > 0 ? { hintCounters: counters } : {}),
     waitedMs: Math.round(performance.now() - started),
   };
 }
@@ -158,6 +165,14 @@ function repairSummary(body: unknown): unknown {
       (e) => e.outcome === "failed",
     ).length;
   return out;
+}
+
+/** The hint counters of /admin/status (`hints.stored`, `hints.delivered`), when it has them. */
+function hintCounters(s: Record<string, unknown>): { stored: number; delivered: number } | null {
+  const h = s.hints as Record<string, unknown> | undefined;
+  return typeof h?.stored === "number" && typeof h.delivered === "number"
+    ? { stored: h.stored, delivered: h.delivered }
+    : null;
 }
 
 /** Pending hints from /admin/status: `hints.pending`, `pendingHints` or `hintsPending`. */

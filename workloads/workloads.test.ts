@@ -9,6 +9,7 @@ import type {
   WriteResult,
 } from "../harness/targets/types.ts";
 import { convergenceWorkload } from "./convergence.ts";
+import { makeWorkload } from "./index.ts";
 import { registerValue, registerWorkload } from "./register.ts";
 import { mergeSiblings, setWorkload } from "./set.ts";
 import type { NodeRef } from "./types.ts";
@@ -210,5 +211,27 @@ describe("convergence workload", () => {
       value: { values: ["v"], timestamps: [9] },
     });
     expect(sent[0]?.opts).toEqual({ consistency: "one" });
+  });
+});
+
+describe("consistency", () => {
+  it("serial is the register's only: set and convergence refuse it rather than run quorum", () => {
+    for (const name of ["set", "convergence"] as const) {
+      const o = { ...base, consistency: "serial" as const, conflictMode: "vclock" as const };
+      expect(() => makeWorkload(name, o)).toThrow(/serial applies to the register workload only/);
+    }
+    expect(() => setWorkload({ ...base, consistency: "serial", conflictMode: "vclock" })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      convergenceWorkload({ ...base, consistency: "serial", conflictMode: "vclock" }),
+    ).toThrow(RangeError);
+    expect(
+      makeWorkload("register", { ...base, consistency: "serial", conflictMode: "vclock" }).name,
+    ).toBe("register");
+    for (const c of ["one", "quorum", "all"] as const)
+      expect(makeWorkload("set", { ...base, consistency: c, conflictMode: "vclock" }).name).toBe(
+        "set",
+      );
   });
 });

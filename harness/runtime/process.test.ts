@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { isAlive, Store } from "../store.ts";
+import { isAlive, matchesRecord, Store } from "../store.ts";
 import { findLibfaketime } from "./faketime.ts";
 import { ProcessRuntime, parseReadyLine } from "./process.ts";
 import { standInLauncher } from "./testing/stand-in-launcher.ts";
@@ -223,6 +223,12 @@ describe("ProcessRuntime", () => {
     await rt.kill("n2");
     const pids = [...rt.pids()];
     const ports = rt.proxyPorts();
+    // The pid files name the live nodes exactly (cleanup's test before it kills a pid).
+    const live = (await (await new Store(root).listRuns()).at(-1)!.readPids()).filter(
+      (p) => p.record.role !== "node n2",
+    );
+    expect(live.map((p) => p.record.role).sort()).toEqual(["node n1", "node n3"]);
+    for (const { record } of live) expect(matchesRecord(record)).toBe(true);
     await rt.teardown();
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     for (const port of ports) expect(await refused(port)).toBe(true);

@@ -73,6 +73,7 @@ export class ProcessRuntime implements Runtime, Teardownable {
   private readonly clock: "faketime" | "hook";
   private readonly lib: string | null;
   private tornDown = false;
+  private tearingDown: Promise<void> | null = null;
   private unregister: (() => void) | null = null;
   private readonly host: string;
 
@@ -315,13 +316,17 @@ export class ProcessRuntime implements Runtime, Teardownable {
     return out;
   }
 
-  async teardown(): Promise<void> {
-    if (this.tornDown) return;
-    this.tornDown = true;
-    await Promise.allSettled([...this.managed.values()].map((m) => this.killGroup(m)));
-    for (const m of this.managed.values()) m.info = { ...m.info, state: "stopped", pid: null };
-    await this.mesh?.close();
-    this.unregister?.();
+  /** Idempotent; a second caller (the runner's signal hook while the signal handler tears down
+   * the runtime) waits for the same teardown to finish rather than returning early. */
+  teardown(): Promise<void> {
+    this.tearingDown ??= (async () => {
+      this.tornDown = true;
+      await Promise.allSettled([...this.managed.values()].map((m) => this.killGroup(m)));
+      for (const m of this.managed.values()) m.info = { ...m.info, state: "stopped", pid: null };
+      await this.mesh?.close();
+      this.unregister?.();
+    })();
+    return this.tearingDown;
   }
 
   killNow(): void {

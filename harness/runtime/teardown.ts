@@ -2,8 +2,8 @@
 // SIGINT/SIGTERM, and (synchronously, as a last resort) when the harness process exits.
 
 export interface Teardownable {
-  /** Async, orderly teardown. */
-  teardown(): Promise<void>;
+  /** Async, orderly teardown; `reason` is the signal's name when a signal caused it. */
+  teardown(reason?: string): Promise<void>;
   /** Synchronous last resort: SIGKILL every process group it started. */
   killNow(): void;
 }
@@ -18,8 +18,8 @@ export function registerTeardown(t: Teardownable): () => void {
 }
 
 /** Tears down everything registered (used by the signal handlers and by tests). */
-export async function teardownAll(): Promise<void> {
-  await Promise.allSettled([...live].map((t) => t.teardown()));
+export async function teardownAll(reason?: string): Promise<void> {
+  await Promise.allSettled([...live].map((t) => t.teardown(reason)));
 }
 
 /** Installs SIGINT/SIGTERM/exit handlers once per process. On a signal: tear down everything
@@ -35,7 +35,7 @@ export function installSignalTeardown(onSignal?: (sig: NodeJS.Signals) => void):
     }
     signalled = true;
     onSignal?.(sig);
-    void teardownAll().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+    void teardownAll(sig).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
   };
   process.on("SIGINT", handle);
   process.on("SIGTERM", handle);
