@@ -1,6 +1,7 @@
 // Integration: anti-entropy between real node processes. A node whose data directory is wiped is
-// restored by anti-entropy alone; keys deleted while a replica was cut off stay deleted through
-// repair and past the tombstone grace period, and their tombstones are then purged everywhere.
+// restored by anti-entropy alone; keys deleted while a replica was cut off, or down (killed and
+// restarted), stay deleted through repair and past the tombstone grace period, and their
+// tombstones are then purged everywhere.
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -129,17 +130,25 @@ describe("anti-entropy between node processes", () => {
     expect(bad.json().error).toBe("bad_request");
   });
 
-  it("keeps keys deleted while a replica was cut off deleted through repair and grace expiry", async () => {
+  /**
+   * Deletes keys while n3 is away (cut off, or killed), waits well past the grace period (n1 and
+   * n2 must keep their tombstones: n3 never acknowledged them), brings n3 back, and checks that no
+   * replica ever hands a deleted value back while the tombstones reach n3 and are purged everywhere.
+   */
+  async function deleteWhileAway(away: "cut" | "killed"): Promise<void> {
     dir = mkdtempSync(join(tmpdir(), "quorumlab-ae-"));
     const grace = 2_000;
     cluster = await startLocalCluster({
       nodes: 3,
       dir,
+      fixedPorts: away === "killed",
       settings: {
         antiEntropyIntervalMs: 300,
         tombstoneGraceMs: grace,
         readRepair: "off",
         gossipIntervalMs: 200,
+        // No hints: with three nodes there is no fallback anyway; anti-entropy alone must do it.
+        hintedHandoff: "off",
       },
     });
     const keys = 60;
@@ -147,20 +156,26 @@ describe("anti-entropy between node processes", () => {
       const w = await req(`${http(0)}/kv/k${i}?w=3`, { method: "PUT", body: `v${i}` });
       expect(w.status, w.body).toBe(204);
     }
-    // Cut n3 off both ways: every address of a peer on the other side points at a closed port.
+    const n3 = cluster.nodes[2]!;
+    let n3http = http(2);
     const dead = `127.0.0.1:${await freePort()}`;
     const addr = (i: number) => `${cluster!.nodes[i]!.peer.host}:${cluster!.nodes[i]!.peer.port}`;
     const setPeers = async (i: number, peers: Record<string, string>) =>
       postJson(`${http(i)}/admin/peers`, { peers }, token());
-    await setPeers(0, { n3: dead });
-    await setPeers(1, { n3: dead });
-    await setPeers(2, { n1: dead, n2: dead });
+    if (away === "cut") {
+      // Cut n3 off both ways: every address of a peer on the other side points at a closed port.
+      await setPeers(0, { n3: dead });
+      await setPeers(1, { n3: dead });
+      await setPeers(2, { n1: dead, n2: dead });
+    } else {
+      await n3.launched.kill();
+    }
     const deleted = Array.from({ length: 20 }, (_, i) => `k${i * 3}`);
     for (const k of deleted) {
       const d = await req(`${http(0)}/kv/${k}?w=2`, { method: "DELETE" });
       expect(d.status, d.body).toBe(204);
     }
-    expect(decoded(await local(http(2), deleted[0]!))).toEqual(["v0"]); // n3 missed the delete
+    if (away === "cut") expect(decoded(await local(n3http, deleted[0]!))).toEqual(["v0"]); // n3 missed it
     // Well past the grace period, n1 and n2 still keep the tombstones: n3 never acknowledged them.
     await new Promise((r) => setTimeout(r, 2 * grace + 1000));
     for (const i of [0, 1]) {
@@ -170,10 +185,19 @@ describe("anti-entropy between node processes", () => {
         deleted.length,
       );
     }
-    // Heal. From now on no replica may hand a deleted value back.
-    await setPeers(0, { n3: addr(2) });
-    await setPeers(1, { n3: addr(2) });
-    await setPeers(2, { n1: addr(0), n2: addr(1) });
+    // Bring n3 back. From now on no replica may hand a deleted value back.
+    if (away === "cut") {
+      await setPeers(0, { n3: addr(2) });
+      await setPeers(1, { n3: addr(2) });
+      await setPeers(2, { n1: addr(0), n2: addr(1) });
+    } else {
+      const again = await launchNode({ args: ["--config", n3.configFile!], logFile: n3.logFile });
+      extra.push(again);
+      n3http = `http://${again.ready.http.host}:${again.ready.http.port}`;
+      // It restarted with the values it had before the deletes.
+      expect(decoded(await local(n3http, deleted[0]!))).toEqual(["v0"]);
+    }
+    const nodeHttp = (i: number) => (i === 2 ? n3http : http(i));
     const resurrected: string[] = [];
     const learned = new Set<string>(); // deleted keys n3 has been seen without a live value
     await waitFor(
@@ -182,7 +206,7 @@ describe("anti-entropy between node processes", () => {
         let purged = true;
         for (let i = 0; i < 3; i++) {
           for (const k of deleted) {
-            const s = await local(http(i), k);
+            const s = await local(nodeHttp(i), k);
             const values = decoded(s).filter((v) => v !== null);
             // n3 holds its stale value until it learns of the delete; nobody may hold it after.
             if (values.length > 0 && (i !== 2 || learned.has(k)))
@@ -197,18 +221,26 @@ describe("anti-entropy between node processes", () => {
     );
     expect(resurrected).toEqual([]);
     for (const k of deleted) {
-      for (let i = 0; i < 3; i++) expect((await req(`${http(i)}/kv/${k}`)).status).toBe(404);
+      for (let i = 0; i < 3; i++) expect((await req(`${nodeHttp(i)}/kv/${k}`)).status).toBe(404);
     }
     for (let i = 0; i < keys; i++) {
       if (i % 3 === 0 && i < 60) continue;
-      expect((await req(`${http(2)}/kv/k${i}`)).body).toBe(`v${i}`);
+      expect((await req(`${n3http}/kv/k${i}`)).body).toBe(`v${i}`);
     }
     // Every node purged each tombstone at least once. A node may purge one again: when a peer still
     // held it after this node's memory of the purge (two grace periods) expired, the peer handed it
     // back as a tombstone (never as a value), and it was purged once more.
     for (let i = 0; i < 3; i++)
       expect(
-        await metric(http(i), "quorumlab_anti_entropy_tombstones_purged"),
+        await metric(nodeHttp(i), "quorumlab_anti_entropy_tombstones_purged"),
       ).toBeGreaterThanOrEqual(deleted.length);
+  }
+
+  it("keeps keys deleted while a replica was cut off deleted through repair and grace expiry", async () => {
+    await deleteWhileAway("cut");
+  });
+
+  it("keeps keys deleted while a replica was down (killed, then restarted) deleted through repair and grace expiry", async () => {
+    await deleteWhileAway("killed");
   });
 });
