@@ -151,6 +151,16 @@ describe("anti-entropy between node processes", () => {
         hintedHandoff: "off",
       },
     });
+    // Nodes on fixed ports start one after another, so n1's link to a later node may still be in
+    // reconnect backoff when all are ready: wait until a w=3 write (to a key of its own) succeeds.
+    let probe = 0;
+    await waitFor(
+      "n1 to reach every replica",
+      async () =>
+        (await req(`${http(0)}/kv/probe-${probe++}?w=3`, { method: "PUT", body: "p" })).status ===
+        204,
+      30_000,
+    );
     const keys = 60;
     for (let i = 0; i < keys; i++) {
       const w = await req(`${http(0)}/kv/k${i}?w=3`, { method: "PUT", body: `v${i}` });
