@@ -12,12 +12,19 @@ export class CodecError extends Error {
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Makes the error a reader or writer throws; a format with its own error class passes one. */
+export type CodecErrorFactory = (message: string) => Error;
+const codecError: CodecErrorFactory = (message) => new CodecError(message);
+
 /** Grows a buffer as bytes are appended; `finish()` returns exactly the bytes written. */
 export class ByteWriter {
   private buf: Uint8Array;
   private pos = 0;
 
-  constructor(initialSize = 64) {
+  constructor(
+    initialSize = 64,
+    private readonly error: CodecErrorFactory = codecError,
+  ) {
     this.buf = new Uint8Array(initialSize);
   }
 
@@ -38,7 +45,7 @@ export class ByteWriter {
 
   /** Unsigned varint for integers in [0, 2^53). */
   varint(v: number): this {
-    if (!Number.isSafeInteger(v) || v < 0) throw new CodecError(`varint out of range: ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0) throw this.error(`varint out of range: ${v}`);
     this.ensure(8);
     while (v >= 0x80) {
       this.buf[this.pos++] = (v % 0x80) | 0x80;
@@ -76,11 +83,15 @@ export class ByteWriter {
   }
 }
 
-/** Reads what ByteWriter wrote; every read checks bounds and throws CodecError on bad input. */
+/** Reads what ByteWriter wrote; every read checks bounds and throws CodecError (or the error the
+ * factory makes) on bad input. */
 export class ByteReader {
   private pos = 0;
 
-  constructor(private readonly buf: Uint8Array) {}
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly error: CodecErrorFactory = codecError,
+  ) {}
 
   get remaining(): number {
     return this.buf.length - this.pos;
@@ -91,7 +102,7 @@ export class ByteReader {
   }
 
   u8(): number {
-    if (this.pos >= this.buf.length) throw new CodecError("truncated: expected a byte");
+    if (this.pos >= this.buf.length) throw this.error("truncated: expected a byte");
     return this.buf[this.pos++]!;
   }
 
@@ -102,25 +113,25 @@ export class ByteReader {
       const b = this.u8();
       result += (b & 0x7f) * scale;
       if ((b & 0x80) === 0) {
-        if (!Number.isSafeInteger(result)) throw new CodecError("varint exceeds 2^53");
+        if (!Number.isSafeInteger(result)) throw this.error("varint exceeds 2^53");
         // Reject non-canonical encodings (a trailing zero group) so one value has one encoding.
-        if (i > 0 && b === 0) throw new CodecError("non-canonical varint");
+        if (i > 0 && b === 0) throw this.error("non-canonical varint");
         return result;
       }
       scale *= 0x80;
     }
-    throw new CodecError("varint longer than 8 bytes");
+    throw this.error("varint longer than 8 bytes");
   }
 
   /** A varint that must not exceed `max` (guards allocation from a hostile length). */
   count(max: number, what: string): number {
     const n = this.varint();
-    if (n > max) throw new CodecError(`${what} ${n} exceeds the limit of ${max}`);
+    if (n > max) throw this.error(`${what} ${n} is over the limit of ${max}`);
     return n;
   }
 
   raw(n: number): Uint8Array {
-    if (n > this.remaining) throw new CodecError(`truncated: expected ${n} bytes`);
+    if (n > this.remaining) throw this.error(`truncated: expected ${n} bytes`);
     const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
@@ -135,12 +146,12 @@ export class ByteReader {
     try {
       return utf8Decoder.decode(b);
     } catch {
-      throw new CodecError(`${what} is not valid UTF-8`);
+      throw this.error(`${what} is not valid UTF-8`);
     }
   }
 
   /** Asserts every byte was consumed: trailing garbage means a different or corrupt format. */
-  end(what: string): void {
-    if (!this.done) throw new CodecError(`${this.remaining} trailing bytes after ${what}`);
+  end(what = "the message"): void {
+    if (!this.done) throw this.error(`${this.remaining} trailing bytes after ${what}`);
   }
 }
