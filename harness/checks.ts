@@ -12,6 +12,7 @@ import {
   checkStats,
   pairCallsAsync,
   type Validity,
+  worst,
 } from "./checker/index.ts";
 import { readHistory, readHistorySync } from "./history/history-file.ts";
 import type { Op } from "./history/op.ts";
@@ -31,13 +32,6 @@ export interface HistoryChecker {
    * does not promise, e.g. session guarantees of an eventually consistent store). */
   readonly advisory?: boolean;
   check(input: CheckInput): Promise<CheckResult>;
-}
-
-/** Worst of: false > "unknown" > true. */
-export function worst(vs: readonly Validity[]): Validity {
-  if (vs.includes(false)) return false;
-  if (vs.includes("unknown")) return "unknown";
-  return true;
 }
 
 /** Runs every checker; a checker that throws yields "unknown" with its error (a crash of one
@@ -63,7 +57,7 @@ export function compose(checkers: readonly HistoryChecker[]): HistoryChecker {
         parts[c.name] = r;
       }
       const gating = Object.entries(parts).filter(([n]) => !advisory.includes(n));
-      const valid = worst(gating.map(([, p]) => p.valid));
+      const valid = worst(...gating.map(([, p]) => p.valid));
       const bad = gating.filter(([, p]) => p.valid === valid && valid !== true);
       return {
         valid,

@@ -86,30 +86,6 @@ export interface RunOutcome {
   report?: string;
 }
 
-/** The stand-ins the nodes said they ran on (log lines with `"event":"standin"`, e.g. in-memory
- * storage): a result that depends on the missing part must say so. One entry per part. */
-export async function standInsOf(logFiles: readonly string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const file of logFiles) {
-    let lines: ReturnType<typeof createInterface>;
-    try {
-      lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
-      for await (const line of lines) {
-        if (!line.includes('"standin"')) continue;
-        try {
-          const o = JSON.parse(line) as { event?: string; part?: string; msg?: string };
-          if (o.event === "standin") out[o.part ?? "unknown"] = o.msg ?? "";
-        } catch {
-          // Not a JSON log line.
-        }
-      }
-    } catch {
-      // No log (the node never started).
-    }
-  }
-  return out;
-}
-
 /** Hinted handoff as the nodes' logs tell it: `hint-stored`, `hint-delivered` and `hint-dropped`
  * events (docs/node.md). The nodes log the first of a burst at once and then one line per second
  * with a `count`, so the sums are exact except for the last second before a SIGKILL: a lower
@@ -128,34 +104,53 @@ const HINT_EVENTS = {
   "hint-dropped": "dropped",
 } as const;
 
-export async function hintEvidenceOf(
+/** What the nodes' logs say, read in one pass per file: the stand-ins they ran on (log lines with
+ * `"event":"standin"`, e.g. in-memory storage; a result that depends on the missing part must say
+ * so, one entry per part) and their hinted handoff. A missing log (the node never started) adds
+ * nothing. */
+export async function nodeLogEvidence(
   logs: Readonly<Record<string, string>>,
-): Promise<HintEvidence> {
-  const out: HintEvidence = { stored: 0, delivered: 0, dropped: 0, byNode: {} };
+): Promise<{ standIns: Record<string, string>; hints: HintEvidence }> {
+  const standIns: Record<string, string> = {};
+  const hints: HintEvidence = { stored: 0, delivered: 0, dropped: 0, byNode: {} };
   for (const [node, file] of Object.entries(logs)) {
-    let lines: ReturnType<typeof createInterface>;
     try {
-      lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
+      const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }) });
       for await (const line of lines) {
-        if (!line.includes('"hint-')) continue;
-        let o: { event?: string; count?: number };
+        const standin = line.includes('"standin"');
+        if (!standin && !line.includes('"hint-')) continue;
+        let o: { event?: string; part?: string; msg?: string; count?: number };
         try {
-          o = JSON.parse(line) as { event?: string; count?: number };
+          o = JSON.parse(line) as typeof o;
         } catch {
-          continue;
+          continue; // not a JSON log line
         }
+        if (standin && o.event === "standin") standIns[o.part ?? "unknown"] = o.msg ?? "";
         const kind = HINT_EVENTS[o.event as keyof typeof HINT_EVENTS];
         if (!kind) continue;
         const n = Number.isInteger(o.count) && o.count! > 0 ? o.count! : 1;
-        out[kind] += n;
-        out.byNode[node] ??= { stored: 0, delivered: 0, dropped: 0 };
-        out.byNode[node][kind] += n;
+        hints[kind] += n;
+        hints.byNode[node] ??= { stored: 0, delivered: 0, dropped: 0 };
+        hints.byNode[node][kind] += n;
       }
     } catch {
       // No log (the node never started).
     }
   }
-  return out;
+  return { standIns, hints };
+}
+
+/** The stand-ins named in these logs (see nodeLogEvidence). */
+export async function standInsOf(logFiles: readonly string[]): Promise<Record<string, string>> {
+  return (await nodeLogEvidence(Object.fromEntries(logFiles.map((f, i) => [String(i), f]))))
+    .standIns;
+}
+
+/** The hinted handoff these logs tell (see nodeLogEvidence). */
+export async function hintEvidenceOf(
+  logs: Readonly<Record<string, string>>,
+): Promise<HintEvidence> {
+  return (await nodeLogEvidence(logs)).hints;
 }
 
 /** Writes the run's report.html (reports/); a report that cannot be written is a warning, never
@@ -487,8 +482,9 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   setPhase("check");
   const test = await run.readTest();
   const verdict = await checkRun(run.historyFile, test, workload.checkers);
-  const standIns = await standInsOf(nodes.map((id) => run.nodeLog(id)));
-  const hints = await hintEvidenceOf(Object.fromEntries(nodes.map((id) => [id, run.nodeLog(id)])));
+  const { standIns, hints } = await nodeLogEvidence(
+    Object.fromEntries(nodes.map((id) => [id, run.nodeLog(id)])),
+  );
   const results = {
     ...verdict,
     counts: recorder.counts,

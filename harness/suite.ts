@@ -7,6 +7,7 @@
 // landing at the right moment, the test narrows the nemesis (faultOptions) and lines its interval
 // up with its time limit instead of hoping.
 
+import { formatTable } from "./bench/table.ts";
 import type { Validity } from "./checker/result.ts";
 import type { RunDeps, RunOutcome, TestOptions } from "./runner.ts";
 import { runTest } from "./runner.ts";
@@ -293,13 +294,7 @@ export function formatSummary(
     r.seconds !== undefined ? `${r.seconds.toFixed(0)}s` : "-",
     r.runDir === "-" ? "-" : reportOf(r),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const fmt = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  const lines = [fmt(head), fmt(widths.map((w) => "-".repeat(w))), ...body.map(fmt)];
+  const lines = [formatTable(head, body)];
   const notes = rows.filter((r) => r.got === "disabled" || (!r.matches && r.reason));
   if (notes.length > 0) lines.push("");
   for (const r of notes)

@@ -4,7 +4,13 @@
 
 import type { LinkMode, Runtime } from "../harness/runtime/types.ts";
 import type { Random } from "../node/env/index.ts";
-import { grudgeFor, grudgeLinks, PARTITION_KINDS, type PartitionKind } from "./partition.ts";
+import {
+  grudgeFor,
+  grudgeLinks,
+  PARTITION_KINDS,
+  type PartitionKind,
+  shuffle,
+} from "./partition.ts";
 
 export type FaultName = "partition" | "kill" | "pause" | "clock";
 export const FAULT_NAMES: readonly FaultName[] = ["partition", "kill", "pause", "clock"];
@@ -71,12 +77,7 @@ function pick<T>(xs: readonly T[], random: Random): T {
 }
 
 function sample(nodes: readonly string[], k: number, random: Random): string[] {
-  const a = [...nodes];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = random.int(i + 1);
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a.slice(0, k).sort();
+  return shuffle(nodes, random).slice(0, k).sort();
 }
 
 /** How many nodes a targeting hits in a cluster of n. */

@@ -21,7 +21,8 @@ export const PARTITION_KINDS: readonly PartitionKind[] = [
   "bridge",
 ];
 
-function shuffle<T>(xs: readonly T[], random: Random): T[] {
+/** A seeded Fisher–Yates shuffle (a copy). */
+export function shuffle<T>(xs: readonly T[], random: Random): T[] {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = random.int(i + 1);

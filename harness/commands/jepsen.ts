@@ -3,7 +3,8 @@
 import { parseArgs } from "node:util";
 import { CLOCK_DIRECTIONS, PARTITION_MODES, parseNemesis } from "../../nemesis/index.ts";
 import { consistencyProblem, WORKLOAD_NAMES, type WorkloadName } from "../../workloads/index.ts";
-import { describeResults, exitCodeFor, worst } from "../checks.ts";
+import { worst } from "../checker/index.ts";
+import { describeResults, exitCodeFor } from "../checks.ts";
 import { analyzeRun, runTest, type TestOptions } from "../runner.ts";
 import { installSignalTeardown } from "../runtime/teardown.ts";
 import { cleanupStore, Store } from "../store.ts";
@@ -422,7 +423,7 @@ export async function main(argv: string[]): Promise<number> {
           `${JSON.stringify({ valid: r.valid, reason: r.results.reason ?? null, run: r.runDir, report: r.report ?? null })}\n`,
         );
       }
-      return exitCodeFor(worst(valids));
+      return exitCodeFor(worst(...valids));
     }
   }
 }
