@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, type NodeConfig, parseNodeConfig } from "./config.ts";
+import { ConfigError, configToJson, type NodeConfig, parseNodeConfig } from "./config.ts";
 
 const files: Record<string, string> = {
   "ok.json": JSON.stringify({
@@ -92,6 +92,18 @@ describe("node config", () => {
       expect(() => parseNodeConfig(argv, read), argv.join(" ")).toThrow(ConfigError);
       expect(() => parseNodeConfig(argv, read), argv.join(" ")).toThrow(msg);
     }
+  });
+
+  it("writes peer addresses it can read back, IPv6 in brackets", () => {
+    const c = parse(["--id", "n1", "--peer", "n2=[::1]:7071", "--peer", "n3=127.0.0.1:7072"]);
+    const peers = configToJson(c).peers as Record<string, string>;
+    expect(peers).toEqual({ n2: "[::1]:7071", n3: "127.0.0.1:7072" });
+    const again = parse([
+      "--id",
+      "n1",
+      ...Object.entries(peers).flatMap(([id, a]) => ["--peer", `${id}=${a}`]),
+    ]);
+    expect([...again.peers.entries()]).toEqual([...c.peers.entries()]);
   });
 
   it("accepts ephemeral ports and members without an address yet", () => {

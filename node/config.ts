@@ -2,6 +2,7 @@
 // Unknown options and keys are errors, never ignored. docs/node.md lists every setting.
 
 import { parseArgs } from "node:util";
+import { formatAddress, type PeerAddress, parseAddress } from "./cluster/address-book.ts";
 import { DEFAULT_VNODES } from "./cluster/ring.ts";
 import type { ReadRepairMode } from "./replication/coordinator.ts";
 import type { QuorumMode } from "./replication/replica-plan.ts";
@@ -391,15 +392,14 @@ function checkPeerId(pid: string, self: string): string {
   return pid;
 }
 
-export function address(who: string, s: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:\s[\]]+):(\d+)$/.exec(s);
-  const port = m ? Number(m[2]) : Number.NaN;
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+export function address(who: string, s: string): PeerAddress {
+  try {
+    return parseAddress(s);
+  } catch {
     throw new ConfigError(
       `address of ${who} must be host:port with a port in 1..65535, got ${JSON.stringify(s)}`,
     );
   }
-  return { host: m[1]!, port };
 }
 
 function intArg(flag: string, s: string): number {
@@ -487,7 +487,7 @@ export function syncMode(s: string): SyncMode {
 /** The settings as JSON (for /admin/status and for writing a config file); the token is hidden. */
 export function configToJson(c: NodeConfig, hideSecrets = true): Record<string, unknown> {
   const peers: Record<string, string | null> = {};
-  for (const [id, a] of c.peers) peers[id] = a === null ? null : `${a.host}:${a.port}`;
+  for (const [id, a] of c.peers) peers[id] = a === null ? null : formatAddress(a);
   const sync =
     c.sync.kind === "batch"
       ? `batch:${c.sync.windowMs}`

@@ -6,6 +6,7 @@ import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
 import { NodeMetrics, splitStats } from "./api/metrics.ts";
 import { SerialApi } from "./api/serial-api.ts";
+import { formatAddress } from "./cluster/address-book.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
 import type { Clock, Env } from "./env/env.ts";
@@ -313,7 +314,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       log.info("peer addresses updated", { event: "peers-updated", peers });
       return {
         peers: Object.fromEntries(
-          cluster.addresses.entries().map(([id, a]) => [id, `${a.host}:${a.port}`]),
+          cluster.addresses.entries().map(([id, a]) => [id, formatAddress(a)]),
         ),
       };
     },
