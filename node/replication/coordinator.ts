@@ -25,7 +25,7 @@ import {
   encodeGetReply,
   encodeGetRequest,
   encodePutReply,
-  encodePutRequest,
+  putBodies,
   RPC,
 } from "./rpc.ts";
 import {
@@ -212,7 +212,7 @@ export class Coordinator {
     );
     const outcome = await round.wait(r);
     if (outcome !== "met") {
-      throw this.quorumFailure(round, r, outcome === "deadline", "read", "r", plan, true);
+      throw this.quorumFailure(round, r, outcome === "deadline", "read", "r", plan);
     }
     let merged: Versions | undefined;
     const replied: NodeId[] = [];
@@ -295,8 +295,9 @@ export class Coordinator {
   private async repair(key: Uint8Array, merged: Versions, stale: NodeId[], timeoutMs: number) {
     if (stale.length === 0) return;
     this.metrics.readRepair(stale.length);
+    const bodies = putBodies(key, merged);
     const results = await Promise.allSettled(
-      stale.map((node) => this.writeReplica(node, key, merged, timeoutMs)),
+      stale.map((node) => this.writeReplica(node, key, merged, bodies, timeoutMs)),
     );
     const failed = stale.filter((_, i) => results[i]!.status === "rejected");
     this.deps.log.info("read repair", {
@@ -374,15 +375,16 @@ export class Coordinator {
     }
     const left = Math.max(1, deadline - this.deps.clock.monotonic());
     const stand = this.standIns(plan, deadline);
+    const bodies = putBodies(key, state);
     const round = new QuorumRound(
       targets,
       (node) => {
         const hint = plan.hintFor.get(node);
         const remaining = () => Math.max(1, deadline - this.deps.clock.monotonic());
         if (hint !== undefined || plan.pending.includes(node))
-          return this.writeReplica(node, key, state, left, hint);
+          return this.writeReplica(node, key, state, bodies, left, hint);
         return stand(node, (to, owner) =>
-          this.writeReplica(to, key, state, to === node ? left : remaining(), owner),
+          this.writeReplica(to, key, state, bodies, to === node ? left : remaining(), owner),
         );
       },
       this.deps.timers,
@@ -400,7 +402,6 @@ export class Coordinator {
         "write",
         plan.pending.length > 0 ? `w+pending` : "w",
         plan,
-        false,
       );
     }
     return { context: result, timestampUs, coordinator: self };
@@ -433,10 +434,12 @@ export class Coordinator {
     };
   }
 
+  /** `bodies` encodes `state` for the wire, once for all the targets of one round. */
   private writeReplica(
     node: NodeId,
     key: Uint8Array,
     state: Versions,
+    bodies: (hintFor?: NodeId) => Uint8Array,
     timeoutMs: number,
     hintFor?: NodeId,
   ): Promise<boolean> {
@@ -444,8 +447,7 @@ export class Coordinator {
       return this.deps.replica.apply(key, state).then((r) => r.changed);
     }
     const t0 = this.deps.clock.monotonic();
-    const body = encodePutRequest(hintFor === undefined ? { key, state } : { key, state, hintFor });
-    return this.deps.transport.call(node, RPC.put, body, timeoutMs).then(
+    return this.deps.transport.call(node, RPC.put, bodies(hintFor), timeoutMs).then(
       (reply) => {
         this.observe(RPC.put, "ok", t0);
         return decodePutReply(reply);
@@ -622,7 +624,6 @@ export class Coordinator {
     op: "read" | "write",
     name: string,
     plan: ReplicaPlan,
-    isRead: boolean,
   ): ReplicationError {
     const failures = round.replies.filter((r) => !r.ok);
     const detail = failures
@@ -633,7 +634,7 @@ export class Coordinator {
       .join("; ");
     const code: ReplicationErrorCode = deadline ? "timeout" : "unavailable";
     const got = round.succeeded;
-    if (isRead) {
+    if (op === "read") {
       return new ReplicationError(
         code,
         `${op} got ${got} of the ${need} replies it needs (${name}=${need}) from ${plan.targets.join(", ")}: ${detail}`,

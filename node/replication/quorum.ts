@@ -3,7 +3,7 @@
 // deadline.
 
 import { RpcError } from "../cluster/types.ts";
-import type { Timers } from "../env/env.ts";
+import type { TimerHandle, Timers } from "../env/env.ts";
 
 export type ReplicaReply<T> =
   | { readonly node: string; readonly ok: true; readonly value: T }
@@ -23,6 +23,7 @@ export class QuorumRound<T> {
   private pendingCalls: number;
   private waiters: (() => void)[] = [];
   private expired = false;
+  private readonly timer: TimerHandle;
 
   constructor(
     readonly targets: readonly string[],
@@ -31,7 +32,7 @@ export class QuorumRound<T> {
     timeoutMs: number,
   ) {
     this.pendingCalls = targets.length;
-    const timer = timers.after(timeoutMs, () => {
+    this.timer = timers.after(timeoutMs, () => {
       this.expired = true;
       this.wake();
     });
@@ -50,15 +51,14 @@ export class QuorumRound<T> {
           const sent = e instanceof RpcError ? e.sent : true;
           this.settle({ node, ok: false, error, sent });
         },
-      ).then(() => {
-        if (this.pendingCalls === 0) timer.cancel();
-      });
+      );
     }
   }
 
   private settle(reply: ReplicaReply<T>): void {
     if (this.expired) return; // late: the round is over, and the caller has already decided
     this.pendingCalls--;
+    if (this.pendingCalls === 0) this.timer.cancel();
     if (reply.ok) this.successes++;
     this.replies.push(reply);
     this.wake();

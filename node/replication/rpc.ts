@@ -72,11 +72,28 @@ export interface PutRequest {
 }
 
 export function encodePutRequest(req: PutRequest): Uint8Array {
-  const rec = encodeVersions(req.state);
-  const w = new ByteWriter(rec.length + req.key.length + 16).u8(WIRE_VERSION);
-  if (req.hintFor !== undefined) w.u8(PUT_FLAG_HINT).string(req.hintFor);
+  return encodePutRecord(req.key, encodeVersions(req.state), req.hintFor);
+}
+
+/** kv.put bodies for one state sent to several replicas (a write's fan-out, a read repair): the
+ * stored record is encoded once, whatever the number of targets. */
+export function putBodies(key: Uint8Array, state: Versions): (hintFor?: string) => Uint8Array {
+  let rec: Uint8Array | undefined;
+  return (hintFor) => {
+    rec ??= encodeVersions(state);
+    return encodePutRecord(key, rec, hintFor);
+  };
+}
+
+function encodePutRecord(
+  key: Uint8Array,
+  rec: Uint8Array,
+  hintFor: string | undefined,
+): Uint8Array {
+  const w = new ByteWriter(rec.length + key.length + 16).u8(WIRE_VERSION);
+  if (hintFor !== undefined) w.u8(PUT_FLAG_HINT).string(hintFor);
   else w.u8(0);
-  return w.bytes(req.key).bytes(rec).finish();
+  return w.bytes(key).bytes(rec).finish();
 }
 
 export function decodePutRequest(body: Uint8Array): PutRequest {

@@ -1,7 +1,7 @@
 // vclock mode: a key's versions as a dotted causal container — concurrent siblings, each tagged with
 // the dot of the write that made it, plus one causal context covering everything seen.
 
-import { CausalContext, type Dot } from "./causal.ts";
+import type { CausalContext, Dot } from "./causal.ts";
 
 /** One version of a value. A tombstone is a version too: it remembers what a delete superseded. */
 export interface Sibling {
@@ -21,8 +21,6 @@ export interface SiblingSet {
   readonly context: CausalContext;
   readonly siblings: readonly Sibling[];
 }
-
-export const EMPTY_SIBLINGS: SiblingSet = { context: CausalContext.EMPTY, siblings: [] };
 
 export function compareDots(a: Dot, b: Dot): number {
   if (a.actor !== b.actor) return a.actor < b.actor ? -1 : 1;

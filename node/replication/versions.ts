@@ -109,12 +109,6 @@ export function clientView(v: Versions | undefined, mode: ConflictMode): ClientV
   return { values, context: { mode: "vclock", context: v.context } };
 }
 
-/** Number of versions held (siblings including tombstones; 1 in lww mode). */
-export function versionCount(v: Versions | undefined): number {
-  if (v === undefined) return 0;
-  return v.mode === "lww" ? 1 : v.siblings.length;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Binary record format. See docs/replication-format.md for the byte layout.
 

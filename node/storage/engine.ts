@@ -18,7 +18,7 @@ import {
   pickCompaction,
   tierOf,
 } from "./compaction.ts";
-import { type EntryCursor, type EntryKind, KIND_PUT, KIND_TOMBSTONE } from "./entry.ts";
+import { EMPTY, type EntryCursor, type EntryKind, KIND_PUT, KIND_TOMBSTONE } from "./entry.ts";
 import { corruption, StorageError } from "./errors.ts";
 import { joinPath, logName, parseName, tableName } from "./filenames.ts";
 import {
@@ -858,7 +858,7 @@ export class LsmEngine implements StorageEngine {
   private fromMem(out: MemLookup): TableLookup {
     return {
       kind: out.kind,
-      value: out.kind === KIND_PUT ? copyOut(out.buf, out.off, out.len) : new Uint8Array(0),
+      value: out.kind === KIND_PUT ? copyOut(out.buf, out.off, out.len) : EMPTY,
       deletedAt: out.deletedAt,
     };
   }

@@ -9,7 +9,7 @@
 //   op = u8 kind (0 put, 1 tombstone) | varint keyLen | key | (put: varint valueLen | value)
 //                                                           (tombstone: f64 deletedAt)
 
-import { ByteWriter, getF64, getU64, getVarint, putU32, type VarintCursor } from "./coding.ts";
+import { type ByteWriter, getF64, getU64, getVarint, putU32, type VarintCursor } from "./coding.ts";
 import { crc32c, maskCrc } from "./crc32c.ts";
 import { type EntryKind, KIND_PUT, KIND_TOMBSTONE } from "./entry.ts";
 
@@ -121,8 +121,4 @@ function validateBatch(buf: Uint8Array, start: number, end: number): number {
 /** The sequence number of the first op of the batch at buf[start, end). */
 export function batchFirstSeq(buf: Uint8Array, start: number): number {
   return getU64(buf, start);
-}
-
-export function newRecordBuffer(): ByteWriter {
-  return new ByteWriter(64 * 1024);
 }

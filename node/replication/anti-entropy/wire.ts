@@ -23,7 +23,6 @@ export const Status = {
   /** The receiver's trees are still being built (just started). */
   notReady: 3,
 } as const;
-export type StatusCode = (typeof Status)[keyof typeof Status];
 
 export function statusName(s: number): string {
   switch (s) {

@@ -1,14 +1,7 @@
 // What one acceptor stores per key (promise, accepted proposal, latest commit), how it is encoded
 // in the storage engine, and the pure rules that move it (docs/paxos.md has the byte layout).
 
-import {
-  type Ballot,
-  compareBallots,
-  readBallot,
-  sameBallot,
-  writeBallot,
-  ZERO_BALLOT,
-} from "./ballot.ts";
+import { type Ballot, compareBallots, readBallot, writeBallot, ZERO_BALLOT } from "./ballot.ts";
 import { PaxosCodecError, Reader, Writer } from "./encoding.ts";
 
 /** A register value; null is "absent" (no value, or never written). */
@@ -102,10 +95,6 @@ export function valuesEqual(a: Value, b: Value): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-export function sameUpdate(a: Update, b: Update): boolean {
-  return sameBallot(a.origin, b.origin);
 }
 
 /** The proposal with the highest ballot, or null. */
