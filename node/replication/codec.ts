@@ -9,6 +9,11 @@ export class CodecError extends Error {
   }
 }
 
+/** A key's bytes as a string (latin1: one char per byte), for indexing Maps by key. */
+export function keyString(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+}
+
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 

@@ -4,6 +4,7 @@
 import type { Random } from "../env/env.ts";
 import type { StorageEngine } from "../storage/types.ts";
 import { CausalContext, type Dot } from "./causal.ts";
+import { keyString } from "./codec.ts";
 import { ReplicationError } from "./errors.ts";
 import { writeFragment } from "./siblings.ts";
 import {
@@ -182,11 +183,11 @@ export class LocalReplica {
    * mints is raised past them first, durably and atomically with the removal.
    */
   purge(key: Uint8Array, shouldPurge: (record: Uint8Array) => boolean): Promise<boolean> {
-    return this.locked(key, async () => {
+    return this.locked(key, async (k) => {
       const sk = dataKey(key);
       const raw = await this.storage.get(sk);
       if (raw === undefined || !shouldPurge(raw)) return false;
-      const state = this.decode(key, raw);
+      const state = this.decode(k, raw);
       const top = state?.mode === "vclock" ? state.context.maxCounter(this.actor) : 0;
       if (top > this.counterFloor) {
         await this.storage.write([
@@ -197,19 +198,19 @@ export class LocalReplica {
       } else {
         await this.storage.delete(sk);
       }
-      this.decoded.delete(lockName(key));
+      this.decoded.delete(k);
       this.notify(key, undefined);
       return true;
     });
   }
 
   async get(key: Uint8Array): Promise<Versions | undefined> {
-    return this.decode(key, await this.storage.get(dataKey(key)));
+    return this.decode(keyString(key), await this.storage.get(dataKey(key)));
   }
 
-  private decode(key: Uint8Array, raw: Uint8Array | undefined): Versions | undefined {
+  /** `k` is the key's keyString. */
+  private decode(k: string, raw: Uint8Array | undefined): Versions | undefined {
     if (raw === undefined) return undefined;
-    const k = lockName(key);
     const hit = this.decoded.get(k);
     if (hit !== undefined && (hit.raw === raw || Buffer.compare(hit.raw, raw) === 0))
       return hit.state;
@@ -238,18 +239,18 @@ export class LocalReplica {
         ),
       );
     }
-    return this.locked(key, async () => {
+    return this.locked(key, async (k) => {
       const sk = dataKey(key);
-      const local = this.decode(key, await this.storage.get(sk));
+      const local = this.decode(k, await this.storage.get(sk));
       if (versionsDescend(local, incoming)) {
-        this.release(key, local);
+        this.release(k, local);
         return { changed: false, state: local! };
       }
       const merged = mergeMaybe(local, incoming)!;
       const raw = encodeVersions(merged);
       await this.storage.put(sk, raw);
-      this.remember(lockName(key), raw, merged);
-      this.release(key, merged);
+      this.remember(k, raw, merged);
+      this.release(k, merged);
       this.notify(key, raw);
       return { changed: true, state: merged };
     });
@@ -267,12 +268,11 @@ export class LocalReplica {
     value: Uint8Array | null,
     timestampUs: number,
   ): Promise<VclockVersions> {
-    return this.locked(key, async () => {
-      const local = this.decode(key, await this.storage.get(dataKey(key)));
+    return this.locked(key, async (k) => {
+      const local = this.decode(k, await this.storage.get(dataKey(key)));
       if (local !== undefined && local.mode !== "vclock") {
         throw new ReplicationError("internal", "stored version is not in vclock mode", false);
       }
-      const k = lockName(key);
       const base = Math.max(
         local?.context.maxCounter(this.actor) ?? 0,
         this.reserved.get(k) ?? 0,
@@ -317,9 +317,8 @@ export class LocalReplica {
   }
 
   /** Drops a dot reservation once the local state covers it. */
-  private release(key: Uint8Array, state: Versions | undefined): void {
+  private release(k: string, state: Versions | undefined): void {
     if (this.reserved.size === 0 || state?.mode !== "vclock") return;
-    const k = lockName(key);
     const r = this.reserved.get(k);
     if (r !== undefined && state.context.maxCounter(this.actor) >= r) this.reserved.delete(k);
   }
@@ -329,10 +328,12 @@ export class LocalReplica {
     return this.reserved.size;
   }
 
-  private locked<T>(key: Uint8Array, fn: () => Promise<T>): Promise<T> {
-    const k = lockName(key);
+  /** Runs `fn` after every earlier call for the same key; `fn` gets the key's keyString. */
+  private locked<T>(key: Uint8Array, fn: (k: string) => Promise<T>): Promise<T> {
+    const k = keyString(key);
     const prev = this.locks.get(k);
-    const run = prev === undefined ? fn() : prev.then(fn, fn);
+    const go = () => fn(k);
+    const run = prev === undefined ? go() : prev.then(go, go);
     const tail = run.then(
       () => undefined,
       () => undefined,
@@ -343,8 +344,4 @@ export class LocalReplica {
     });
     return run;
   }
-}
-
-function lockName(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
 }

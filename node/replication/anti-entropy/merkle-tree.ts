@@ -10,6 +10,7 @@
 // nodes marked dirty since the last read. Every node agrees on this shape; it is not negotiated.
 
 import { xxh64Into, xxh64Out } from "../../cluster/xxhash64.ts";
+import { keyString } from "../codec.ts";
 
 export const FANOUT_BITS = 4;
 export const FANOUT = 1 << FANOUT_BITS;
@@ -44,9 +45,7 @@ export function levelWidth(level: number): number {
 }
 
 /** A key's bytes as the string the tree indexes it by. */
-export function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
-}
+export { keyString };
 
 export function keyBytes(key: string): Uint8Array {
   return new Uint8Array(Buffer.from(key, "latin1"));

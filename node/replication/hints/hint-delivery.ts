@@ -6,6 +6,7 @@
 import type { LivenessView, NodeId, Ring, RpcTransport } from "../../cluster/types.ts";
 import type { Env, TimerHandle } from "../../env/env.ts";
 import { ByteBudget } from "../anti-entropy/byte-budget.ts";
+import { keyString } from "../codec.ts";
 import { encodePutRequest, RPC } from "../rpc.ts";
 import type { CoalescedEvents } from "./coalesced-events.ts";
 import type { HintStore } from "./hint-store.ts";
@@ -144,7 +145,7 @@ export class HintDelivery {
     while (!this.stopped && !failed && this.deliverable(owner)) {
       const batch = this.store
         .keysFor(owner, this.o.concurrency + skip.size)
-        .filter((e) => !skip.has(keyName(e.key)))
+        .filter((e) => !skip.has(keyString(e.key)))
         .slice(0, this.o.concurrency);
       if (batch.length === 0) break;
       const results = await Promise.all(batch.map((e) => this.deliverOne(owner, e.key)));
@@ -152,7 +153,7 @@ export class HintDelivery {
         const r = results[i]!;
         if (r === "delivered") delivered++;
         else if (r === "failed") failed = true;
-        else if (r === "changed") skip.add(keyName(batch[i]!.key));
+        else if (r === "changed") skip.add(keyString(batch[i]!.key));
       }
     }
     const remaining = this.store.count(owner);
@@ -233,10 +234,6 @@ export class HintDelivery {
   stats(): HintDeliveryStats {
     return { ...this.counters, activeRuns: this.running.size };
   }
-}
-
-function keyName(k: Uint8Array): string {
-  return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString("latin1");
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -9,7 +9,7 @@
 import type { NodeId } from "../../cluster/types.ts";
 import type { Clock, Logger } from "../../env/env.ts";
 import type { StorageEngine } from "../../storage/types.ts";
-import { ByteReader, ByteWriter, CodecError } from "../codec.ts";
+import { ByteReader, ByteWriter, CodecError, keyString } from "../codec.ts";
 import { printableKey } from "../coordinator.ts";
 import { KEYSPACE } from "../replica.ts";
 import {
@@ -77,10 +77,6 @@ export interface HintStoreStats {
   pendingBytes: number;
   targets: number;
   oldestAgeMs: number;
-}
-
-function name(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 }
 
 function prefix(target: NodeId): Uint8Array {
@@ -202,7 +198,7 @@ export class HintStore {
       m = new Map();
       this.byTarget.set(target, m);
     }
-    const ks = name(key);
+    const ks = keyString(key);
     const old = m.get(ks);
     if (old !== undefined) {
       // Replaced in place: a Map keeps its first insertion order, so delivery stays oldest first.
@@ -224,7 +220,7 @@ export class HintStore {
 
   private unindex(target: NodeId, key: Uint8Array): void {
     const m = this.byTarget.get(target);
-    const ks = name(key);
+    const ks = keyString(key);
     const e = m?.get(ks);
     if (m === undefined || e === undefined) return;
     m.delete(ks);
@@ -285,7 +281,7 @@ export class HintStore {
       const value = encodeHintValue(storedAt, merged);
       const bytes = sk.length + value.length;
       const m = this.byTarget.get(target);
-      const old = m?.get(name(key));
+      const old = m?.get(keyString(key));
       const isNew = old === undefined;
       if (isNew && (m?.size ?? 0) >= this.options.maxHintsPerTarget) {
         this.dropped(target, key, "target_full", 1);
@@ -312,7 +308,7 @@ export class HintStore {
   /** The merged states of every live hint held for `key` (for a read that reaches this node as a
    * fallback), or undefined. */
   async read(key: Uint8Array): Promise<Versions | undefined> {
-    const ts = this.byKey.get(name(key));
+    const ts = this.byKey.get(keyString(key));
     if (ts === undefined) return undefined;
     const now = this.clock.now();
     let out: Versions | undefined;
@@ -328,7 +324,7 @@ export class HintStore {
   /** True when some hint for `key` is held (cheap, in memory). */
   has(key: Uint8Array): boolean {
     // Every read at every replica asks: answer the common case without building a string.
-    return this.total > 0 && this.byKey.has(name(key));
+    return this.total > 0 && this.byKey.has(keyString(key));
   }
 
   /** Owners with hints held, with counts, bytes and the oldest hint's age. */
@@ -391,7 +387,7 @@ export class HintStore {
   drop(target: NodeId, key: Uint8Array, reason: HintDropReason): Promise<boolean> {
     const sk = hintStorageKey(target, key);
     return this.locked(sk, async () => {
-      if (!this.byTarget.get(target)?.has(name(key))) return false;
+      if (!this.byTarget.get(target)?.has(keyString(key))) return false;
       await this.storage.delete(sk);
       this.unindex(target, key);
       this.dropped(target, key, reason, 1);
@@ -409,7 +405,7 @@ export class HintStore {
     for (const [t, k] of old) {
       const sk = hintStorageKey(t, k);
       const gone = await this.locked(sk, async () => {
-        const e = this.byTarget.get(t)?.get(name(k));
+        const e = this.byTarget.get(t)?.get(keyString(k));
         if (e === undefined || !this.expired(e.storedAt, this.clock.now())) return false;
         await this.storage.delete(sk);
         this.unindex(t, k);
@@ -451,7 +447,7 @@ export class HintStore {
   }
 
   private locked<T>(sk: Uint8Array, fn: () => Promise<T>): Promise<T> {
-    const k = name(sk);
+    const k = keyString(sk);
     const prev = this.locks.get(k);
     const run = prev === undefined ? fn() : prev.then(fn, fn);
     const tail = run.then(

@@ -3,6 +3,7 @@
 
 import type { NodeId, RpcTransport } from "../../cluster/types.ts";
 import type { StorageEngine } from "../../storage/types.ts";
+import { keyString } from "../codec.ts";
 import { compareBallots } from "./ballot.ts";
 import {
   type CommitMsg,
@@ -58,10 +59,6 @@ export interface AcceptorStats {
   stateWrites: number;
   /** Requests refused because this acceptor does not vote (`refuseReason`). */
   refused: number;
-}
-
-function keyName(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
 }
 
 /** Runs tasks for one key strictly one after another. */
@@ -151,7 +148,7 @@ export class PaxosAcceptor {
   }
 
   prepare(m: Prepare): Promise<PrepareReply> {
-    return this.locks.run(keyName(m.key), async () => {
+    return this.locks.run(keyString(m.key), async () => {
       const s = await this.state(m.key);
       if (m.probe) {
         this.counters.probes++;
@@ -171,7 +168,7 @@ export class PaxosAcceptor {
   }
 
   propose(m: Propose): Promise<ProposeReply> {
-    return this.locks.run(keyName(m.key), async () => {
+    return this.locks.run(keyString(m.key), async () => {
       this.counters.proposes++;
       const before = await this.state(m.key);
       let s = before;
@@ -194,7 +191,7 @@ export class PaxosAcceptor {
   }
 
   commit(m: CommitMsg): Promise<CommitReply> {
-    return this.locks.run(keyName(m.key), async () => {
+    return this.locks.run(keyString(m.key), async () => {
       const s = await this.state(m.key);
       if (m.commit.round <= s.commit.round) {
         this.counters.staleCommits++;
