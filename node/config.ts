@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { formatAddress, type PeerAddress, parseAddress } from "./cluster/address-book.ts";
 import { DEFAULT_VNODES } from "./cluster/ring.ts";
 import type { ReadRepairMode } from "./replication/coordinator.ts";
-import type { QuorumMode } from "./replication/replica-plan.ts";
+import { QUORUM_MODES, type QuorumMode } from "./replication/replica-plan.ts";
 import type { ConflictMode } from "./replication/versions.ts";
 import type { SyncMode } from "./storage/types.ts";
 
@@ -347,7 +347,7 @@ export function parseNodeConfig(
       2 ** 31 - 1,
     ),
     tombstoneGraceMs: int(raw, "tombstoneGraceMs", 3_600_000, 0, 30 * 86_400_000),
-    quorum: oneOf(raw, "quorum", ["sloppy", "strict"] as const, "sloppy"),
+    quorum: oneOf(raw, "quorum", QUORUM_MODES, "sloppy"),
     hintedHandoff: onOff(raw, "hintedHandoff", true),
     hintMaxAgeMs: 0, // below, from the grace period
     hintsPerTarget: int(raw, "hintsPerTarget", 100_000, 1, 100_000_000),

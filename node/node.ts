@@ -4,6 +4,7 @@
 import { AdminApi, type AdminBackend } from "./api/admin-api.ts";
 import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
+import { base64 } from "./api/http-types.ts";
 import { NodeMetrics, splitStats } from "./api/metrics.ts";
 import { SerialApi } from "./api/serial-api.ts";
 import { formatAddress } from "./cluster/address-book.ts";
@@ -424,10 +425,8 @@ const REPAIR_READY_WAIT_MS = 30_000;
 /** Anti-entropy figures for /metrics: counters and gauges, `ready` as 0/1. */
 function antiEntropyGauges(s: AntiEntropyStats): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(s)) {
-    const name = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    out[name] = typeof v === "boolean" ? (v ? 1 : 0) : v;
-  }
+  // Names go snake_case when the metrics are rendered; only booleans need turning into numbers.
+  for (const [k, v] of Object.entries(s)) out[k] = typeof v === "boolean" ? (v ? 1 : 0) : v;
   return out;
 }
 
@@ -441,7 +440,7 @@ function localJson(v: Versions | undefined): Record<string, unknown> {
       mode: "lww",
       siblings: [
         {
-          value: w.tombstone ? null : Buffer.from(w.value).toString("base64"),
+          value: w.tombstone ? null : base64(w.value),
           tombstone: w.tombstone,
           timestamp: w.timestampUs / 1000,
           node: w.node,
@@ -454,7 +453,7 @@ function localJson(v: Versions | undefined): Record<string, unknown> {
     present: true,
     mode: "vclock",
     siblings: v.siblings.map((s) => ({
-      value: s.tombstone ? null : Buffer.from(s.value).toString("base64"),
+      value: s.tombstone ? null : base64(s.value),
       tombstone: s.tombstone,
       timestamp: s.timestampUs / 1000,
       dot: { actor: s.dot.actor, counter: s.dot.counter },

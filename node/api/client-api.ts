@@ -10,17 +10,20 @@ import {
 } from "../replication/context-token.ts";
 import type { Coordinator, ReadRepairMode } from "../replication/coordinator.ts";
 import { ReplicationError } from "../replication/errors.ts";
-import type { QuorumMode } from "../replication/replica-plan.ts";
+import { QUORUM_MODES, type QuorumMode } from "../replication/replica-plan.ts";
 import type { ClientContext, ClientView, ConflictMode } from "../replication/versions.ts";
 import {
   type ApiHeaders,
   type ApiResponse,
+  base64,
+  CONTEXT_HEADER,
   errorResponse,
   header,
   jsonResponse,
   type Route,
+  TIMESTAMP_HEADER,
 } from "./http-types.ts";
-import type { SerialApi } from "./serial-api.ts";
+import { SERIAL_OPTIONS, type SerialApi } from "./serial-api.ts";
 
 export interface ApiLimits {
   /** Longest key after percent-decoding, bytes. */
@@ -44,8 +47,7 @@ export interface ClientApiDeps {
   serial?: SerialApi | null;
 }
 
-export const CONTEXT_HEADER = "x-quorumlab-context";
-export const TIMESTAMP_HEADER = "x-quorumlab-timestamp";
+export { CONTEXT_HEADER, TIMESTAMP_HEADER };
 
 const READ_OPTIONS = ["r", "n", "timeout", "consistency", "read_repair", "quorum"] as const;
 const WRITE_OPTIONS = ["w", "n", "timeout", "consistency", "quorum"] as const;
@@ -146,7 +148,7 @@ export class ClientApi {
     }
     if (isCas && serial !== null) {
       try {
-        const timeout = serial.timeoutOption(parseQuery(query, ["timeout"], method));
+        const timeout = serial.timeoutOption(parseQuery(query, SERIAL_OPTIONS, method));
         return serial.route("cas", key, timeout, headers);
       } catch (e) {
         return respond("cas", errorResponse(400, "bad_option", (e as Error).message, true));
@@ -334,17 +336,7 @@ function readResponse(view: ClientView, json: boolean): ApiResponse {
   const ctx = encodeContextToken(view.context);
   const values = view.values;
   if (json) {
-    return jsonResponse(
-      values.length === 0 ? 404 : 200,
-      {
-        siblings: values.map((v) => ({
-          value: Buffer.from(v.value).toString("base64"),
-          timestamp: v.timestampUs / 1000,
-        })),
-        context: ctx,
-      },
-      { [CONTEXT_HEADER]: ctx },
-    );
+    return siblingsJson(values.length === 0 ? 404 : 200, view, ctx);
   }
   if (values.length === 0) {
     return errorResponse(
@@ -369,11 +361,16 @@ function readResponse(view: ClientView, json: boolean): ApiResponse {
       body: v.value,
     };
   }
+  return siblingsJson(300, view, ctx);
+}
+
+/** Every sibling (base64 values, ms timestamps) and the context, as JSON (docs/api.md). */
+function siblingsJson(status: number, view: ClientView, ctx: string): ApiResponse {
   return jsonResponse(
-    300,
+    status,
     {
-      siblings: values.map((v) => ({
-        value: Buffer.from(v.value).toString("base64"),
+      siblings: view.values.map((v) => ({
+        value: base64(v.value),
         timestamp: v.timestampUs / 1000,
       })),
       context: ctx,
@@ -460,7 +457,7 @@ export function parseQuery(query: string, allowed: readonly string[], method: st
     throw new Error(`read_repair must be async, blocking or off, got ${JSON.stringify(rr)}`);
   }
   const qm = out.get("quorum");
-  if (qm !== undefined && qm !== "sloppy" && qm !== "strict") {
+  if (qm !== undefined && !(QUORUM_MODES as readonly string[]).includes(qm)) {
     throw new Error(`quorum must be sloppy or strict, got ${JSON.stringify(qm)}`);
   }
   const c = out.get("consistency");

@@ -22,6 +22,15 @@ export type Route =
       handle(body: Uint8Array): Promise<ApiResponse>;
     };
 
+/** Response headers of the client API (docs/api.md). */
+export const CONTEXT_HEADER = "x-quorumlab-context";
+export const TIMESTAMP_HEADER = "x-quorumlab-timestamp";
+
+/** Bytes as base64 for a JSON body, read through a view (no copy). */
+export function base64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
+}
+
 export function jsonResponse(status: number, value: unknown, headers?: Record<string, string>) {
   return {
     status,

@@ -10,15 +10,16 @@ import type { ClientContext, ConflictMode } from "../replication/versions.ts";
 import {
   type ApiHeaders,
   type ApiResponse,
+  base64,
+  CONTEXT_HEADER,
   errorResponse,
   header,
   jsonResponse,
   type Route,
+  TIMESTAMP_HEADER,
 } from "./http-types.ts";
 
 export const ROUND_HEADER = "x-quorumlab-round";
-const CONTEXT_HEADER = "x-quorumlab-context";
-const TIMESTAMP_HEADER = "x-quorumlab-timestamp";
 
 /** What the API needs of the proposer (PaxosProposer fits). */
 export interface SerialBackend {
@@ -244,7 +245,7 @@ export class SerialApi {
 class TooLarge extends Error {}
 
 function b64(v: Value): string | null {
-  return v === null ? null : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64");
+  return v === null ? null : base64(v);
 }
 
 /** A validated serial request waiting for its body. */

@@ -114,9 +114,9 @@ export class SloppyPlanner implements ReplicaPlanner {
     }
     const mode = quorum ?? this.defaultMode;
     const sloppy = mode === "sloppy" && this.hintedHandoff;
-    const down = owners.filter((o) => !isAlive(o));
-    if (!sloppy || down.length === 0) {
-      const alive = down.length === 0 ? owners : owners.filter(isAlive);
+    // Each owner's liveness once (a phi computation per call).
+    const alive = owners.filter(isAlive);
+    if (!sloppy || alive.length === owners.length) {
       // Spares matter only when an owner believed alive turns out unreachable: walk lazily.
       return new Plan(owners, owners, alive, NO_HINTS, pending, () =>
         sloppy ? this.candidates(ring.walk(key), n, pending, future) : NONE,
@@ -127,7 +127,7 @@ export class SloppyPlanner implements ReplicaPlanner {
     const targets: NodeId[] = [];
     let next = 0;
     for (const o of owners) {
-      if (isAlive(o)) {
+      if (alive.includes(o)) {
         targets.push(o);
         continue;
       }
