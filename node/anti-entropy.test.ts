@@ -14,26 +14,7 @@ import {
   postJson,
   startLocalCluster,
 } from "../harness/runtime/local-cluster.ts";
-
-interface Reply {
-  status: number;
-  body: string;
-  json(): Record<string, unknown>;
-}
-
-async function req(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, init);
-  const body = await res.text();
-  return { status: res.status, body, json: () => JSON.parse(body) };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, maxMs: number): Promise<void> {
-  for (let waited = 0; waited <= maxMs; waited += 200) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${maxMs} ms waiting for ${what}`);
-}
+import { req, waitFor } from "../harness/runtime/testing/http.ts";
 
 interface LocalState {
   present: boolean;

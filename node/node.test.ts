@@ -10,29 +10,9 @@ import {
   postJson,
   startLocalCluster,
 } from "../harness/runtime/local-cluster.ts";
+import { type Reply, req, waitFor } from "../harness/runtime/testing/http.ts";
 
 const CTX = "x-quorumlab-context";
-
-interface Reply {
-  status: number;
-  body: string;
-  headers: Headers;
-  json(): Record<string, unknown>;
-}
-
-async function req(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, init);
-  const body = await res.text();
-  return { status: res.status, body, headers: res.headers, json: () => JSON.parse(body) };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, maxMs = 15_000): Promise<void> {
-  for (let waited = 0; waited <= maxMs; waited += 100) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function expectError(r: Reply, status: number, error: string, definite: boolean): void {
   expect(r.status, r.body).toBe(status);

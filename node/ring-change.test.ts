@@ -9,25 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main as cluster } from "../harness/commands/cluster.ts";
+import { req, waitFor } from "../harness/runtime/testing/http.ts";
 import { TokenRing } from "./cluster/ring.ts";
 
 interface State {
   adminToken: string;
   nodes: { id: string; pid: number; http: string; log: string; config: string }[];
-}
-
-async function req(url: string, init: RequestInit = {}) {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  const body = await res.text();
-  return { status: res.status, body };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, maxMs: number): Promise<void> {
-  for (let waited = 0; waited <= maxMs; waited += 200) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${maxMs} ms waiting for ${what}`);
 }
 
 /** Writers putting unique keys through the given nodes until stopped, each also reading back a

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type LaunchedNode, launchNode } from "../harness/runtime/launch.ts";
 import { postJson, startLocalCluster } from "../harness/runtime/local-cluster.ts";
+import { waitFor } from "../harness/runtime/testing/http.ts";
 import {
   type CasHistoryOp,
   checkCasRegister,
@@ -122,14 +123,6 @@ async function cas(c: Cluster, id: string, key: string, expected: string | null,
     },
     false,
   );
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, maxMs = 30_000): Promise<void> {
-  for (let waited = 0; waited <= maxMs; waited += 200) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 let dir = "";

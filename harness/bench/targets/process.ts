@@ -3,7 +3,6 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 
 const live = new Set<ChildProcess>();
 let hooked = false;
@@ -72,34 +71,8 @@ export function spawnLogged(cmd: string, args: string[], logPath: string, cwd?: 
   };
 }
 
-/** A loopback port that was free a moment ago (the caller retries if it is taken meanwhile). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` every `everyMs` until it returns true, up to `timeoutMs`; then throws `what`. */
-export async function waitUntil(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 30_000,
-  everyMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { freePort } from "../../runtime/local-cluster.ts";
+export { waitUntil } from "../../runtime/poll.ts";
 
 /** The last lines of a log file, for error messages. */
 export function tail(logPath: string, lines = 15): string {
