@@ -318,6 +318,8 @@ describe("NemesisSchedule", () => {
     for (let i = 0; i < 400 && ops.filter((o) => o.type === "invoke").length < 8; i++)
       await new Promise((r) => setTimeout(r, 5));
     await s.stop();
+    // The loop above gives up silently: make sure the schedule really took its steps.
+    expect(ops.filter((o) => o.type === "invoke").length).toBeGreaterThanOrEqual(8);
     return { ops, rt };
   }
 

@@ -168,7 +168,20 @@ describe("anti-entropy between node processes", () => {
     }
     if (away === "cut") expect(decoded(await local(n3http, deleted[0]!))).toEqual(["v0"]); // n3 missed it
     // Well past the grace period, n1 and n2 still keep the tombstones: n3 never acknowledged them.
-    await new Promise((r) => setTimeout(r, 2 * grace + 1000));
+    const onBoth = async (name: string, ok: (v: number, i: number) => boolean) => {
+      for (const i of [0, 1]) if (!ok(await metric(http(i), name), i)) return false;
+      return true;
+    };
+    await waitFor("the tombstones to pass their grace period", () =>
+      onBoth("quorumlab_anti_entropy_tombstones_past_grace", (v) => v === deleted.length),
+    );
+    // Two more anti-entropy rounds on each after that, so a purge would have had its chance.
+    const rounds = await Promise.all(
+      [0, 1].map((i) => metric(http(i), "quorumlab_anti_entropy_rounds")),
+    );
+    await waitFor("two more anti-entropy rounds", () =>
+      onBoth("quorumlab_anti_entropy_rounds", (v, i) => v >= rounds[i]! + 2),
+    );
     for (const i of [0, 1]) {
       for (const k of deleted) expect(decoded(await local(http(i), k))).toEqual([null]);
       expect(await metric(http(i), "quorumlab_anti_entropy_tombstones_purged")).toBe(0);

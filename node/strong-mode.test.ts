@@ -149,10 +149,22 @@ describe("strong mode on 3 real nodes", () => {
 
     // The counter's value is the list of increments applied so far, so the final value names
     // every increment exactly once, or shows the duplicate.
+    // Gates: past 15 increments the clients wait for the kill, past 30 for the restart, so both
+    // faults land while increments are still going on, however fast the clients are.
+    let killed!: () => void;
+    let restarted!: () => void;
+    const afterKill = new Promise<void>((res) => {
+      killed = res;
+    });
+    const afterRestart = new Promise<void>((res) => {
+      restarted = res;
+    });
     const client = async (k: number) => {
       let attempt = 0;
       let mine = 0;
       while (mine < PER_CLIENT && Date.now() < deadline) {
+        if (done >= 15) await afterKill;
+        if (done >= 30) await afterRestart;
         const up = c.up();
         const node = up[(k + attempt) % up.length]!;
         const r = await serialRead(c, node);
@@ -176,8 +188,10 @@ describe("strong mode on 3 real nodes", () => {
     const nemesis = async () => {
       await waitFor("a quarter of the increments", async () => done >= 10, 60_000);
       await c.kill("n3");
+      killed();
       await waitFor("progress without n3", async () => done >= 20, 60_000);
       await c.restart("n3", dir);
+      restarted();
       await waitFor("progress after the restart", async () => done >= 30, 60_000);
     };
 

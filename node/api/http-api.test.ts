@@ -352,13 +352,13 @@ describe("metrics of a two-node cluster", () => {
     const text = await (
       await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
     ).text();
-    expect(text).toMatch(/quorumlab_http_requests_total\{op="put",status="204"\} 5/);
-    expect(text).toMatch(/quorumlab_http_requests_total\{op="get",status="200"\} 5/);
-    expect(text).toMatch(/quorumlab_http_request_duration_seconds_count\{op="get"\} 5/);
-    expect(text).toMatch(/quorumlab_replica_rpcs_total\{method="kv.put",outcome="ok"\} 5/);
-    expect(text).toMatch(/quorumlab_replica_rpcs_total\{method="kv.get",outcome="ok"\} 5/);
+    expect(text).toMatch(/quorumlab_http_requests_total\{op="put",status="204"\} 5$/m);
+    expect(text).toMatch(/quorumlab_http_requests_total\{op="get",status="200"\} 5$/m);
+    expect(text).toMatch(/quorumlab_http_request_duration_seconds_count\{op="get"\} 5$/m);
+    expect(text).toMatch(/quorumlab_replica_rpcs_total\{method="kv.put",outcome="ok"\} 5$/m);
+    expect(text).toMatch(/quorumlab_replica_rpcs_total\{method="kv.get",outcome="ok"\} 5$/m);
     expect(text).toMatch(
-      /quorumlab_replica_rpc_duration_seconds_bucket\{method="kv.get",le="\+Inf"\} 5/,
+      /quorumlab_replica_rpc_duration_seconds_bucket\{method="kv.get",le="\+Inf"\} 5$/m,
     );
     // Storage: running totals are counters, levels are gauges (Prometheus conventions).
     const puts = /^quorumlab_storage_puts_total (\d+)$/m.exec(text);
