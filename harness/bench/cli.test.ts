@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { delegate, main, parseDuration, parseRunArgs, summarize } from "../commands/bench.ts";
 import { benchPageModel, renderBenchHtml } from "./html.ts";
 import { runMicro } from "./micro.ts";
@@ -133,6 +133,18 @@ describe("options", () => {
     expect(() => parseRunArgs(["--sync", "always:5"])).toThrow(/--sync must be/);
     expect(await main(["--rate", "-3"])).toBe(2);
     expect(await main(["--bogus"])).toBe(2);
+    // compare checks its threshold as the run does (it used to take any Number()).
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      err.push(String(s));
+      return true;
+    });
+    try {
+      expect(await main(["compare", "a.json", "b.json", "--threshold", "lots"])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err.join("")).toMatch(/--threshold must be in \(0, 1\)/);
   });
 });
 

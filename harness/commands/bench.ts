@@ -77,6 +77,14 @@ export function parseDuration(s: string, what: string): number {
   return Math.round(unit === "ms" ? v : unit === "s" ? v * 1000 : v * 60_000);
 }
 
+/** `--threshold` of a comparison: a regression is a change beyond this fraction (default 10%). */
+function parseThreshold(v: string | undefined): number {
+  const threshold = v === undefined ? 0.1 : Number(v);
+  if (!(threshold > 0 && threshold < 1))
+    throw new UsageError(`--threshold must be in (0, 1), got "${v}"`);
+  return threshold;
+}
+
 function int(s: string | undefined, what: string, min: number, max: number): number | undefined {
   if (s === undefined) return undefined;
   const v = Number(s);
@@ -178,9 +186,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(rate > 0 && rate <= 10_000_000))
     throw new UsageError(`--rate must be a positive number of ops/s, got "${values.rate}"`);
-  const threshold = values.threshold === undefined ? 0.1 : Number(values.threshold);
-  if (!(threshold > 0 && threshold < 1))
-    throw new UsageError(`--threshold must be in (0, 1), got "${values.threshold}"`);
+  const threshold = parseThreshold(values.threshold);
   const concurrency = int(values.concurrency, "--concurrency", 1, 10_000) ?? 64;
   const bench: BenchOptions = {
     workloads,
@@ -475,10 +481,11 @@ export async function main(argv: string[]): Promise<number> {
         });
         if (positionals.length !== 2)
           throw new UsageError("compare needs <old bench.json> <new bench.json>");
+        const threshold = parseThreshold(values.threshold);
         const c = compareReports(
           readReport(positionals[0]!),
           readReport(positionals[1]!),
-          values.threshold ? Number(values.threshold) : 0.1,
+          threshold,
         );
         process.stdout.write(`${formatComparison(c)}\n`);
         return c.regressions > 0 ? 1 : 0;

@@ -46,4 +46,15 @@ describe("cluster command", () => {
     for (const n of state.nodes) expect(() => process.kill(n.pid, 0)).toThrow();
     expect(existsSync(join(dir, "cluster.json"))).toBe(false);
   });
+
+  it("refuses a bad --timeout-s before starting or stopping anything", async () => {
+    const err: string[] = [];
+    vi.spyOn(process.stderr, "write").mockImplementation((s) => {
+      err.push(String(s));
+      return true;
+    });
+    expect(await main(["join", "--dir", dir, "--timeout-s", "soon"])).toBe(254);
+    expect(await main(["leave", "n1", "--dir", dir, "--timeout-s", "0"])).toBe(254);
+    expect(err.join("")).toMatch(/--timeout-s must be a number of seconds/);
+  });
 });

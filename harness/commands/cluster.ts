@@ -220,6 +220,14 @@ async function nodeStatus(http: string, token: string): Promise<NodeStatus | und
   }
 }
 
+/** `--timeout-s`: a positive number of seconds (checked before anything starts). */
+function timeoutSeconds(v: string): number {
+  const s = Number(v);
+  if (!(s > 0 && s <= 86_400))
+    throw new Error(`--timeout-s must be a number of seconds in (0, 86400], got "${v}"`);
+  return s;
+}
+
 /** Polls `cond` every 250 ms until it holds or `timeoutS` passed; reports phase changes. */
 async function waitUntil(
   what: string,
@@ -263,6 +271,7 @@ async function joinNode(argv: string[]): Promise<number> {
     },
     strict: true,
   });
+  const timeoutS = timeoutSeconds(values["timeout-s"]);
   const dir = resolve(values.dir);
   const state = readState(dir);
   if (!state)
@@ -301,7 +310,7 @@ async function joinNode(argv: string[]): Promise<number> {
   // A member restarted by hand later must know the new node from its own config.
   for (const x of state.nodes) if (x.id !== id) editPeers(x.config, id, peer);
   process.stdout.write(`${id} started (pid ${launched.pid}, http ${http}); joining...\n`);
-  const ok = await waitUntil(`${id} to join`, Number(values["timeout-s"]), async () => {
+  const ok = await waitUntil(`${id} to join`, timeoutS, async () => {
     const st = await nodeStatus(http, state.adminToken);
     const phase = st?.transition?.phase ?? "(not answering)";
     const keys = st?.transition?.jobs.reduce((s, j) => s + j.keysReceived, 0) ?? 0;
@@ -336,6 +345,7 @@ async function leaveNode(argv: string[]): Promise<number> {
   });
   const id = positionals[0];
   if (id === undefined || positionals.length > 1) throw new Error("usage: cluster leave <id>");
+  const timeoutS = timeoutSeconds(values["timeout-s"]);
   const dir = resolve(values.dir);
   const state = readState(dir);
   if (!state) throw new Error(`no cluster state in ${dir}`);
@@ -353,7 +363,7 @@ async function leaveNode(argv: string[]): Promise<number> {
   if (res.status !== 202)
     throw new Error(`${id} refused to leave: ${res.status} ${await res.text()}`);
   process.stdout.write(`${id} is leaving...\n`);
-  const ok = await waitUntil(`${id} to leave`, Number(values["timeout-s"]), async () => {
+  const ok = await waitUntil(`${id} to leave`, timeoutS, async () => {
     const st = await nodeStatus(node.http, state.adminToken);
     const phase = st?.transition?.phase ?? "(not answering)";
     const keys = st?.transition?.jobs.reduce((s, j) => s + j.keysReceived, 0) ?? 0;
