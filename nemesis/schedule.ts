@@ -15,8 +15,6 @@ import {
   startFault,
 } from "./faults.ts";
 
-export type NemesisName = FaultName | "none" | "all";
-
 /** Parses `--nemesis` (comma-separated; `all` = every fault, `none` = no faults). */
 export function parseNemesis(spec: string): FaultName[] {
   const parts = spec

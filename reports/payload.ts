@@ -95,10 +95,3 @@ export function escapeForScript(json: string): string {
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
 }
-
-/** Total size in bytes of the encoded payload as it will appear in the page. */
-export function payloadSize(p: EncodedPayload): number {
-  let n = Buffer.byteLength(p.json, "utf8");
-  for (const b of p.blobs) n += b.base64.length + 120;
-  return n;
-}

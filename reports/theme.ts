@@ -30,7 +30,6 @@ export const OUTCOME_COLORS = {
 } as const;
 
 export type OutcomeName = keyof typeof OUTCOME_COLORS;
-export const OUTCOMES: readonly OutcomeName[] = ["ok", "fail", "info", "pending"];
 
 /** Categorical palette (Okabe–Ito plus extensions) for operations, targets and event kinds. */
 export const PALETTE = [

@@ -75,10 +75,6 @@ export function encodeHistogram(h: hdr.Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
-export function decodeHistogram(encoded: string): hdr.Histogram {
-  return hdr.decodeFromCompressedBase64(encoded, 32, false);
-}
-
 /** One second of a run: completions, errors and their latency. */
 export interface TimelinePoint {
   /** Seconds since the measured phase began (bucket start). */

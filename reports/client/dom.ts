@@ -62,10 +62,6 @@ export function fmtMs(ms: number): string {
   return `${Math.round(ms).toLocaleString("en-US")} ms`;
 }
 
-export function fmtCount(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
 /** Formats a number for an axis tick or a legend with a unit. */
 export function fmtValue(v: number | null | undefined, unit?: string): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return "–";

@@ -6,7 +6,6 @@ export const NONE = 0xffffffff;
 
 /** Outcome codes in `outcome`. */
 export const OUTCOME_CODES = ["ok", "fail", "info", "pending"] as const;
-export type OutcomeCode = 0 | 1 | 2 | 3;
 
 /** One op = one invoke and its completion (or a lone completion, or a pending invoke). Ops are in
  * the order of their first event in the history, so by start time when the history is monotonic.
