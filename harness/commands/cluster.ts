@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { launchNode, stopPid } from "../runtime/launch.ts";
+import { isRunning, launchNode, stopPid } from "../runtime/launch.ts";
 import { freePort, startLocalCluster } from "../runtime/local-cluster.ts";
 
 const DEFAULT_DIR = ".tmp/cluster";
@@ -34,14 +34,7 @@ const USAGE = `usage: npm run cluster -- <up|status|down> [options]
           them, then it announces left and is stopped   [--dir <dir>] [--timeout-s <s>]
   down    stop every node of the cluster                [--dir <dir>] [--wipe: delete the folder]`;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isRunning;
 
 function readState(dir: string): ClusterState | undefined {
   const f = join(dir, STATE_FILE);

@@ -50,7 +50,8 @@ export class LaunchError extends Error {
   }
 }
 
-function tail(file: string, lines = 20): string {
+/** The last lines of a log file, for error messages. */
+export function tail(file: string, lines = 20): string {
   try {
     return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
   } catch {
@@ -195,19 +196,22 @@ export async function launchNode(opts: LaunchOptions): Promise<LaunchedNode> {
   };
 }
 
+/** Whether a process with this pid exists (signal 0). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** For processes this process did not start (cluster down): SIGTERM, bounded wait, SIGKILL. */
 export async function stopPid(
   pid: number,
   graceMs = 10_000,
 ): Promise<"stopped" | "killed" | "absent"> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const alive = () => isRunning(pid);
   if (!alive()) return "absent";
   process.kill(pid, "SIGTERM");
   for (let waited = 0; waited < graceMs; waited += 50) {

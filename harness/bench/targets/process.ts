@@ -71,17 +71,9 @@ export function spawnLogged(cmd: string, args: string[], logPath: string, cwd?: 
   };
 }
 
+export { tail } from "../../runtime/launch.ts";
 export { freePort } from "../../runtime/local-cluster.ts";
 export { waitUntil } from "../../runtime/poll.ts";
-
-/** The last lines of a log file, for error messages. */
-export function tail(logPath: string, lines = 15): string {
-  try {
-    return fs.readFileSync(logPath, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "(no log)";
-  }
-}
 
 /** Whether an executable is on PATH (or at an absolute path). */
 export async function which(bin: string): Promise<string | undefined> {
