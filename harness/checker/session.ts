@@ -59,6 +59,8 @@ interface Version {
   covers: VKey[];
   timestamp: number | null;
   isDelete: boolean;
+  /** valueKey(value), computed once. */
+  vkey: VKey;
 }
 
 interface Read {
@@ -92,9 +94,15 @@ export function checkSessions(
   const versionOf = (c: Call): Version | null => {
     if (c.f !== "write" && c.f !== "delete") return null;
     if (!structured) {
-      if (c.f === "delete")
-        return { call: c, value: null, covers: [], timestamp: null, isDelete: true };
-      return { call: c, value: c.value, covers: [], timestamp: null, isDelete: false };
+      const value = c.f === "delete" ? null : c.value;
+      return {
+        call: c,
+        value,
+        covers: [],
+        timestamp: null,
+        isDelete: c.f === "delete",
+        vkey: valueKey(value),
+      };
     }
     const arg = c.value ?? {};
     const res = c.result;
@@ -106,19 +114,29 @@ export function checkSessions(
     }
     const ts = isObject(res) && typeof res.timestamp === "number" ? res.timestamp : null;
     const covers = Array.isArray(arg.covers) ? arg.covers.map(valueKey) : [];
-    return { call: c, value: arg.value ?? null, covers, timestamp: ts, isDelete: c.f === "delete" };
+    const value = arg.value ?? null;
+    return {
+      call: c,
+      value,
+      covers,
+      timestamp: ts,
+      isDelete: c.f === "delete",
+      vkey: valueKey(value),
+    };
   };
   const reads: Read[] = [];
+  const versionByCall = new Map<Call, Version>();
   for (const c of calls) {
     const v = versionOf(c);
     if (v) {
+      versionByCall.set(c, v);
       if (c.outcome === "fail") continue;
       if (v.isDelete) {
         const list = getOrInsert(deletes, c.key, () => []);
         list.push(v);
       } else {
         const m = getOrInsert(versions, c.key, () => new Map());
-        m.set(valueKey(v.value), v);
+        m.set(v.vkey, v);
       }
       const cov = getOrInsert(coveredBy, c.key, () => new Map());
       for (const k of v.covers) {
@@ -165,7 +183,7 @@ export function checkSessions(
       while (queue.length) {
         for (const x of cov?.get(queue.pop()!) ?? []) {
           if (x.call.invokePos < done) return true;
-          const k = valueKey(x.value);
+          const k = x.vkey;
           if (!x.isDelete && !seen.has(k)) {
             seen.add(k);
             queue.push(k);
@@ -218,7 +236,7 @@ export function checkSessions(
   for (const c of calls) {
     const sk = sessionKey(c);
     if ((c.f === "write" || c.f === "delete") && c.outcome === "ok") {
-      const v = versionOf(c)!;
+      const v = versionByCall.get(c)!;
       if (!v.isDelete) lastWrite.set(sk, v);
       else lastWrite.delete(sk);
       continue;
@@ -228,7 +246,7 @@ export function checkSessions(
     const w = lastWrite.get(sk);
     if (w) {
       ryw.checked++;
-      if (!sees(read, c.key, valueKey(w.value))) {
+      if (!sees(read, c.key, w.vkey)) {
         note(ryw, "readYourWrites", {
           process: c.process,
           key: c.key === null ? null : String(c.key),
