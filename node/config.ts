@@ -77,148 +77,135 @@ export const DEFAULT_SECRET = "quorumlab-dev-secret";
 
 interface Setting {
   /** CLI flag (kebab-case); the JSON key is the camelCase name. */
-  flag: string;
   /** "bool": a CLI flag without a value, a JSON true/false. */
   type: "string" | "int" | "bool";
   help: string;
 }
 
 const SETTINGS: Record<string, Setting> = {
-  id: { flag: "id", type: "string", help: "node id (letters, digits, . _ -; required)" },
-  host: { flag: "host", type: "string", help: "address to bind HTTP and peer ports (127.0.0.1)" },
-  httpPort: { flag: "http-port", type: "int", help: "client HTTP port, 0 = ephemeral (7070)" },
-  peerPort: { flag: "peer-port", type: "int", help: "node-to-node port, 0 = ephemeral (7071)" },
-  dataDir: { flag: "data-dir", type: "string", help: "data directory (./data/<id>)" },
+  id: { type: "string", help: "node id (letters, digits, . _ -; required)" },
+  host: { type: "string", help: "address to bind HTTP and peer ports (127.0.0.1)" },
+  httpPort: { type: "int", help: "client HTTP port, 0 = ephemeral (7070)" },
+  peerPort: { type: "int", help: "node-to-node port, 0 = ephemeral (7071)" },
+  dataDir: { type: "string", help: "data directory (./data/<id>)" },
   sync: {
-    flag: "sync",
     type: "string",
     help: "commit-log sync: always | batch:<ms> | periodic:<ms> | none (always)",
   },
-  mode: { flag: "mode", type: "string", help: "conflict mode: vclock | lww (vclock)" },
-  n: { flag: "n", type: "int", help: "replicas per key (3)" },
-  r: { flag: "r", type: "int", help: "default read quorum (2)" },
-  w: { flag: "w", type: "int", help: "default write quorum (2)" },
-  timeoutMs: { flag: "timeout-ms", type: "int", help: "default request deadline, ms (2000)" },
+  mode: { type: "string", help: "conflict mode: vclock | lww (vclock)" },
+  n: { type: "int", help: "replicas per key (3)" },
+  r: { type: "int", help: "default read quorum (2)" },
+  w: { type: "int", help: "default write quorum (2)" },
+  timeoutMs: { type: "int", help: "default request deadline, ms (2000)" },
   maxTimeoutMs: {
-    flag: "max-timeout-ms",
     type: "int",
     help: "largest deadline a request may ask for, ms (60000)",
   },
-  readRepair: { flag: "read-repair", type: "string", help: "async | blocking | off (async)" },
+  readRepair: { type: "string", help: "async | blocking | off (async)" },
   maxSiblings: {
-    flag: "max-siblings",
     type: "int",
     help: "versions a write may leave on a key (100)",
   },
-  maxKeyBytes: { flag: "max-key-bytes", type: "int", help: "longest key, bytes (1024)" },
-  maxValueBytes: { flag: "max-value-bytes", type: "int", help: "longest value, bytes (1048576)" },
+  maxKeyBytes: { type: "int", help: "longest key, bytes (1024)" },
+  maxValueBytes: { type: "int", help: "longest value, bytes (1048576)" },
   maxClientConnections: {
-    flag: "max-client-connections",
     type: "int",
     help: "most open HTTP client connections (1024)",
   },
   adminToken: {
-    flag: "admin-token",
     type: "string",
     help: "bearer token for /admin and /metrics (none: disabled)",
   },
   clusterSecret: {
-    flag: "cluster-secret",
     type: "string",
     help: "shared secret of node-to-node connections",
   },
   vnodes: {
-    flag: "vnodes",
     type: "int",
     help: "virtual nodes (tokens) per node on the ring (1024)",
   },
   gossipIntervalMs: {
-    flag: "gossip-interval-ms",
     type: "int",
     help: "gossip round interval, ms (1000)",
   },
   phiThreshold: {
-    flag: "phi-threshold",
     type: "int",
     help: "phi-accrual threshold at which a member is believed down (8)",
   },
   antiEntropyIntervalMs: {
-    flag: "anti-entropy-interval-ms",
     type: "int",
     help: "mean time between anti-entropy rounds, ms; 0 = on demand only (60000)",
   },
   antiEntropyRebuildMs: {
-    flag: "anti-entropy-rebuild-ms",
     type: "int",
     help: "mean time between Merkle tree rebuilds from a scan, ms; 0 = at start only (3600000)",
   },
   antiEntropyBytesPerSecond: {
-    flag: "anti-entropy-bytes-per-second",
     type: "int",
     help: "anti-entropy traffic bound, bytes/s; 0 = unlimited (16777216)",
   },
   tombstoneGraceMs: {
-    flag: "tombstone-grace-ms",
     type: "int",
     help: "tombstones are kept at least this long, ms (3600000)",
   },
   quorum: {
-    flag: "quorum",
     type: "string",
     help: "default quorum: sloppy (fallbacks count) | strict (owners only) (sloppy)",
   },
   hintedHandoff: {
-    flag: "hinted-handoff",
     type: "string",
     help: "on | off: fallbacks holding hints for owners believed down (on)",
   },
   hintMaxAgeMs: {
-    flag: "hint-max-age-ms",
     type: "int",
     help: "hints older than this are dropped; below the tombstone grace (grace / 2, at most 3 h)",
   },
   hintsPerTarget: {
-    flag: "hints-per-target",
     type: "int",
     help: "most hints held for one owner (100000)",
   },
   hintBytesPerTarget: {
-    flag: "hint-bytes-per-target",
     type: "int",
     help: "most hint bytes held for one owner (134217728)",
   },
   hintReplayIntervalMs: {
-    flag: "hint-replay-interval-ms",
     type: "int",
     help: "scan for hints whose owner is back, ms; 0 = only on membership up events (10000)",
   },
   hintReplayBytesPerSecond: {
-    flag: "hint-replay-bytes-per-second",
     type: "int",
     help: "hint delivery rate bound, bytes/s; 0 = unlimited (4194304)",
   },
   join: {
-    flag: "join",
     type: "bool",
     help: "join a running cluster: stream the ranges this node will own, then serve them",
   },
   streamBytesPerSecond: {
-    flag: "stream-bytes-per-second",
     type: "int",
     help: "join/leave range streaming rate bound, bytes/s; 0 = unlimited (33554432)",
   },
-  logLevel: { flag: "log-level", type: "string", help: "debug | info | warn | error (info)" },
-  seed: { flag: "seed", type: "int", help: "seed of the node's random source (random)" },
+  logLevel: { type: "string", help: "debug | info | warn | error (info)" },
+  seed: { type: "int", help: "seed of the node's random source (random)" },
 };
+
+/** A setting's CLI flag: its camelCase key in kebab-case (`hintMaxAgeMs` → `--hint-max-age-ms`). */
+function flagOf(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** How errors name a setting: its key and its flag. */
+function label(key: string): string {
+  return `${key} (--${flagOf(key)})`;
+}
 
 export function usage(): string {
   const lines = ["usage: npm run node -- --id <id> [options]   (or --config file.json)", ""];
   const row = (flag: string, help: string) => lines.push(`  ${flag.padEnd(28)}${help}`);
   row("--config <file>", "JSON file with the settings below (camelCase keys); CLI wins");
   row("--peer <id>[=host:port]", 'another member of the ring (repeatable; "peers" in JSON)');
-  for (const s of Object.values(SETTINGS))
+  for (const [key, s] of Object.entries(SETTINGS))
     row(
-      s.type === "bool" ? `--${s.flag}` : `--${s.flag} <${s.type === "int" ? "n" : "v"}>`,
+      s.type === "bool" ? `--${flagOf(key)}` : `--${flagOf(key)} <${s.type === "int" ? "n" : "v"}>`,
       s.help,
     );
   row("--help", "this text");
@@ -240,8 +227,8 @@ export function parseNodeConfig(
     peer: { type: "string", multiple: true },
     help: { type: "boolean" },
   };
-  for (const s of Object.values(SETTINGS))
-    options[s.flag] = { type: s.type === "bool" ? "boolean" : "string" };
+  for (const [key, s] of Object.entries(SETTINGS))
+    options[flagOf(key)] = { type: s.type === "bool" ? "boolean" : "string" };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -286,8 +273,8 @@ export function parseNodeConfig(
     }
   }
   for (const [key, s] of Object.entries(SETTINGS)) {
-    const cli = v[s.flag];
-    if (typeof cli === "string") raw[key] = s.type === "int" ? intArg(s.flag, cli) : cli;
+    const cli = v[flagOf(key)];
+    if (typeof cli === "string") raw[key] = s.type === "int" ? intArg(flagOf(key), cli) : cli;
     if (typeof cli === "boolean") raw[key] = cli;
   }
 
@@ -419,7 +406,7 @@ function int(
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     throw new ConfigError(
-      `${key} (--${SETTINGS[key]!.flag}) must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
+      `${label(key)} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`,
     );
   }
   return v;
@@ -429,9 +416,7 @@ function bool(raw: Record<string, unknown>, key: string, dflt: boolean): boolean
   const v = raw[key];
   if (v === undefined) return dflt;
   if (typeof v !== "boolean") {
-    throw new ConfigError(
-      `${key} (--${SETTINGS[key]!.flag}) must be true or false, got ${JSON.stringify(v)}`,
-    );
+    throw new ConfigError(`${label(key)} must be true or false, got ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -442,9 +427,7 @@ function onOff(raw: Record<string, unknown>, key: string, dflt: boolean): boolea
   if (v === undefined) return dflt;
   if (v === true || v === "on" || v === "true") return true;
   if (v === false || v === "off" || v === "false") return false;
-  throw new ConfigError(
-    `${key} (--${SETTINGS[key]!.flag}) must be on or off, got ${JSON.stringify(v)}`,
-  );
+  throw new ConfigError(`${label(key)} must be on or off, got ${JSON.stringify(v)}`);
 }
 
 function str(raw: Record<string, unknown>, key: string, dflt: string): string {
@@ -464,7 +447,7 @@ function oneOf<T extends string>(
   const v = str(raw, key, dflt);
   if (!(allowed as readonly string[]).includes(v)) {
     throw new ConfigError(
-      `${key} (--${SETTINGS[key]!.flag}) must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
+      `${label(key)} must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`,
     );
   }
   return v as T;
