@@ -106,19 +106,33 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
   }
   await env.fs.mkdir(config.dataDir);
   const storage = await openStorage(env, { dir: config.dataDir, sync: config.sync });
-  const { actor, reused } = await loadActor(storage, config.id, env.random);
+  // What has started so far, undone in reverse when a later step fails: a node that cannot start
+  // (a port in use, damaged state) must not keep its storage, listeners and timers alive.
+  const started: (() => unknown)[] = [() => storage.close()];
+  const undo = async (e: unknown): Promise<never> => {
+    for (const stop of started.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // Already failing: the first error is the one to report.
+      }
+    }
+    throw e;
+  };
+  const { actor, reused } = await loadActor(storage, config.id, env.random).catch(undo);
   log.info("actor id", { event: "actor", actor, reused });
   const replica = new LocalReplica(storage, actor, {
     mode: config.mode,
     maxSiblings: config.maxSiblings,
   });
-  await replica.loadCounterFloor();
+  await replica.loadCounterFloor().catch(undo);
   // A node that already joined starts as a member; one that left must be told to join again.
-  const recorded = await loadRingMembership(storage);
+  const recorded = await loadRingMembership(storage).catch(undo);
   if (recorded === "left" && !config.join) {
-    await storage.close();
-    throw new Error(
-      `${config.id} left the cluster; start it with --join to join again (or wipe ${config.dataDir})`,
+    await undo(
+      new Error(
+        `${config.id} left the cluster; start it with --join to join again (or wipe ${config.dataDir})`,
+      ),
     );
   }
   const joining = config.join && recorded !== "normal";
@@ -139,17 +153,19 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     gossipIntervalMs: config.gossipIntervalMs,
     phiThreshold: config.phiThreshold,
     ...(joining ? { status: "joining" as const } : {}),
-  });
+  }).catch(undo);
+  started.push(() => cluster.close());
 
   // Hinted handoff: hints this node holds for owners believed down, and their delivery.
   const events = new CoalescedEvents(log, env.timers);
+  started.push(() => events.close());
   const hints = config.hintedHandoff
     ? await HintStore.open(storage, env.clock, log, events, {
         mode: config.mode,
         maxAgeMs: config.hintMaxAgeMs,
         maxHintsPerTarget: config.hintsPerTarget,
         maxBytesPerTarget: config.hintBytesPerTarget,
-      })
+      }).catch(undo)
     : undefined;
 
   const metrics = new NodeMetrics();
@@ -190,6 +206,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     if (e.type === "up" || e.type === "restarted") delivery?.ownerUp(e.id);
   });
   delivery?.start();
+  if (delivery !== undefined) started.push(() => delivery.stop());
   const strong = await openStrongMode(env, {
     self: config.id,
     dataDir: config.dataDir,
@@ -201,7 +218,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     liveness: cluster.liveness,
     n: config.n,
     timeoutMs: config.timeoutMs,
-  });
+  }).catch(undo);
 
   const antiEntropy = new AntiEntropy(
     env,
@@ -224,6 +241,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
   antiEntropy.start().catch((e: unknown) => {
     log.error("anti-entropy failed to start", { event: "ae_rebuild", error: String(e) });
   });
+  started.push(() => antiEntropy.stop());
 
   // Joins and leaves: everything holding the ring follows it (the planner and hint delivery read
   // cluster.ring live; anti-entropy rebuilds its trees); hints whose owner lost the key move on.
@@ -242,6 +260,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     cluster.liveness,
     { replicas: config.n, bytesPerSecond: config.streamBytesPerSecond },
   );
+  started.push(() => streamer.stop());
   const transitions = new RingTransitions({
     env,
     transport: cluster.transport,
@@ -256,6 +275,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       coordinator.retire(`${config.id} left the cluster and serves no requests; use another node`);
     },
   });
+  started.push(() => transitions.stop());
   if (joining) transitions.startJoin();
 
   let httpHandle: HttpServerHandle | undefined;
@@ -392,7 +412,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     config.host,
     config.httpPort,
     config.maxClientConnections,
-  );
+  ).catch(undo);
   const http = { host: httpHandle.host, port: httpHandle.port };
 
   let stopping: Promise<void> | undefined;

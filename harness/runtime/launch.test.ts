@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -21,6 +22,28 @@ describe("launchNode", () => {
     expect(err).toBeInstanceOf(LaunchError);
     expect((err as Error).message).toMatch(/exited \(code 2\) before it was ready/);
     expect((err as Error).message).toMatch(/bogus/);
+  });
+
+  it("a node whose HTTP port is taken exits at once with the error (it closes what it started)", async () => {
+    const held = createServer();
+    await new Promise<void>((r) => held.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (held.address() as AddressInfo).port;
+      const logFile = join(dir, "busy.log");
+      const err = await launchNode({
+        args: ["--id", "x", "--n", "1", "--http-port", String(port), "--peer-port", "0"].concat([
+          "--data-dir",
+          join(dir, "x"),
+        ]),
+        logFile,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LaunchError);
+      // Exited, not "no ready line within 30000 ms": nothing it opened kept it alive.
+      expect((err as Error).message).toMatch(/exited \(code 1\) before it was ready/);
+      expect((err as Error).message).toMatch(/EADDRINUSE/);
+    } finally {
+      await new Promise((r) => held.close(r));
+    }
   });
 
   it("starts a node on ephemeral ports, logs JSON lines to the file, and stops it", async () => {
