@@ -3,7 +3,7 @@
 // through POST /admin/peers, or ports are picked up front and written into per-node config files
 // (so a node restarted by hand with `npm run node -- --config <dir>/<id>.json` rejoins).
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type LaunchedNode, launchNode } from "./launch.ts";
@@ -41,16 +41,47 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-/** Asks the OS for a free port (bind to 0, read, close). Racy by nature; good enough locally. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's range for ephemeral ports (what a bind to port 0 gets), when it can be read. */
+function ephemeralRange(): [number, number] | undefined {
+  try {
+    const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    return lo && hi ? [lo, hi] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+    s.once("error", () => resolve(undefined));
+    s.listen(port, "127.0.0.1", () => {
+      const got = (s.address() as { port: number }).port;
+      s.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A loopback port that was free a moment ago, for a node started later on a fixed port. Picked
+ * below the kernel's ephemeral range where it can be read, so that other processes binding port 0
+ * meanwhile (tests, clients) cannot take it before the node binds it; else the OS's pick.
+ */
+export async function freePort(): Promise<number> {
+  const range = ephemeralRange();
+  if (range !== undefined && range[0] > 12_000) {
+    for (let i = 0; i < 50; i++) {
+      const port = 10_000 + Math.floor(Math.random() * (range[0] - 10_000));
+      const got = await tryListen(port);
+      if (got !== undefined) return got;
+    }
+  }
+  const got = await tryListen(0);
+  if (got === undefined) throw new Error("no free loopback port");
+  return got;
 }
 
 export async function postJson(url: string, body: unknown, token: string): Promise<unknown> {
