@@ -1,4 +1,4 @@
-// Starts one reference-node process (`node --import tsx node/main.ts ...`), waits a bounded time
+// Starts one reference-node process (`node --import ./node/loader/register.mjs node/main.ts ...`), waits a bounded time
 // for its ready line, sends its stderr to a log file, and hands back stop/kill handles.
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -8,6 +8,8 @@ import { execa, type ResultPromise } from "execa";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const NODE_MAIN = fileURLToPath(new URL("../../node/main.ts", import.meta.url));
+/** The module that runs the node's TypeScript (node/loader/hooks.mjs says why it is not tsx). */
+export const NODE_LOADER = new URL("../../node/loader/register.mjs", import.meta.url).href;
 
 /** The one line a node prints on stdout once it serves (docs/node.md). */
 export interface ReadyLine {
@@ -74,7 +76,7 @@ function parseReady(line: string): ReadyLine | undefined {
 export async function launchNode(opts: LaunchOptions): Promise<LaunchedNode> {
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
   const outFile = `${opts.logFile}.stdout`;
-  const argv = [...(opts.nodeArgs ?? []), "--import", "tsx", NODE_MAIN, ...opts.args];
+  const argv = [...(opts.nodeArgs ?? []), "--import", NODE_LOADER, NODE_MAIN, ...opts.args];
   let child: ResultPromise | ChildProcess;
   if (opts.background) {
     // A daemon gets plain file descriptors (no pipes into this process) and its own process

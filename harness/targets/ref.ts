@@ -5,6 +5,7 @@
 import * as http from "node:http";
 import { fileURLToPath } from "node:url";
 import { usage as nodeUsage } from "../../node/config.ts";
+import { NODE_LOADER } from "../runtime/launch.ts";
 import type { Address, LaunchCommand, NodeLauncher, NodeSpec } from "../runtime/types.ts";
 import type {
   KvClient,
@@ -25,7 +26,7 @@ const MAIN = fileURLToPath(new URL("../../node/main.ts", import.meta.url));
 export const refLauncher: NodeLauncher = {
   name: "ref",
   command(spec: NodeSpec): LaunchCommand {
-    const args = ["--import", "tsx", MAIN, "--id", spec.id, "--data-dir", spec.dataDir];
+    const args = ["--import", NODE_LOADER, MAIN, "--id", spec.id, "--data-dir", spec.dataDir];
     args.push("--host", spec.host, "--http-port", "0", "--peer-port", "0");
     args.push("--admin-token", spec.adminToken, "--cluster-secret", spec.clusterSecret);
     for (const [peer, a] of Object.entries(spec.peers))

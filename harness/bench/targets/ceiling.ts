@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { NODE_LOADER } from "../../runtime/launch.ts";
 import { freePort, spawnLogged, tail, waitUntil } from "./process.ts";
 import type { BenchTarget, Capability, RunningTarget } from "./types.ts";
 
@@ -21,7 +22,7 @@ export const ceilingTarget: BenchTarget = {
     const log = path.join(opts.workDir, "ceiling.log");
     const proc = spawnLogged(
       process.execPath,
-      ["--import", "tsx", SERVER, String(port), String(opts.valueSize ?? 100)],
+      ["--import", NODE_LOADER, SERVER, String(port), String(opts.valueSize ?? 100)],
       log,
     );
     const url = `http://127.0.0.1:${port}`;
