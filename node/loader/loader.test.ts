@@ -42,7 +42,7 @@ describe("node loader", () => {
         "interface Unused { a: string }",
         "type Alias = Unused;",
         "function fail(x: Alias | null): never {",
-        "  throw new Error(\"failed with \" + String(x));",
+        '  throw new Error("failed with " + String(x));',
         "}",
         "fail(null);",
       ].join("\n"),
