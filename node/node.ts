@@ -10,6 +10,7 @@ import { SerialApi } from "./api/serial-api.ts";
 import { formatAddress } from "./cluster/address-book.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
 import { address, configToJson, DEFAULT_SECRET, type NodeConfig } from "./config.ts";
+import { CoarseTimers } from "./env/coarse-timers.ts";
 import type { Clock, Env } from "./env/env.ts";
 import { AntiEntropy, type AntiEntropyStats } from "./replication/anti-entropy/anti-entropy.ts";
 import {
@@ -188,7 +189,8 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     transport: cluster.transport,
     replica,
     clock: env.clock,
-    timers: env.timers,
+    // Request deadlines: one platform timer per few milliseconds, not one per request.
+    timers: new CoarseTimers(env.timers, env.clock),
     log,
     metrics,
     ...(hints === undefined ? {} : { hints }),

@@ -102,7 +102,7 @@ export class PeerLink {
     this.queue.push(call);
     this.queuedCount++;
     this.queuedBytes += call.size;
-    call.timer = this.ctx.env.timers.after(call.timeoutMs, () => this.expire(call));
+    call.timer = this.ctx.deadlines.after(call.timeoutMs, () => this.expire(call));
     if (this.state === "idle") this.connect();
     else if (this.state === "ready") this.ctx.requestFlush(this);
   }

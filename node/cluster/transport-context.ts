@@ -1,6 +1,6 @@
 // What the transport's outbound links and inbound sessions share: settings, counters, handlers.
 
-import type { Env } from "../env/env.ts";
+import type { Env, Timers } from "../env/env.ts";
 import type { AddressBook } from "./address-book.ts";
 import type { NodeId, RpcHandler } from "./types.ts";
 
@@ -83,6 +83,8 @@ export function zeroCounters(): TransportCounters {
 
 export interface TransportContext {
   readonly env: Env;
+  /** Coarse timers for call deadlines (env/coarse-timers.ts): one platform timer per few ms. */
+  readonly deadlines: Timers;
   readonly self: NodeId;
   readonly secret: Uint8Array;
   readonly settings: TransportSettings;

@@ -4,6 +4,7 @@
 // to us arrive on connections they open (so every directed link is its own TCP connection, which is
 // what lets the harness proxy and cut links one direction at a time). Frames: docs/wire-format.md.
 
+import { CoarseTimers } from "../env/coarse-timers.ts";
 import type { Env, Listener } from "../env/env.ts";
 import { type AddressBook, formatAddress, type PeerAddress } from "./address-book.ts";
 import { DEFAULT_MAX_FRAME_BYTES, MAX_SECRET_BYTES, requestFrameSize, utf8 } from "./frame.ts";
@@ -75,6 +76,7 @@ export class TcpTransport implements RpcTransport {
   private readonly methodCache = new Map<string, Uint8Array>();
   private readonly scheduleFlush: (fn: () => void) => void;
   private readonly dirty = new Set<Flushable>();
+  private readonly deadlines: CoarseTimers;
   private flushScheduled = false;
   private listener: Listener | undefined;
   private closed = false;
@@ -112,8 +114,10 @@ export class TcpTransport implements RpcTransport {
     if (this.settings.maxFrameBytes > 0xffffffff)
       throw new RangeError("maxFrameBytes must fit in 32 bits");
     this.scheduleFlush = opts.scheduleFlush ?? queueMicrotask;
+    this.deadlines = new CoarseTimers(env.timers, env.clock);
     this.ctx = {
       env,
+      deadlines: this.deadlines,
       self: opts.self,
       secret,
       settings: this.settings,
@@ -220,7 +224,7 @@ export class TcpTransport implements RpcTransport {
     const copy = body.slice();
     return new Promise<Uint8Array>((resolve, reject) => {
       let done = false;
-      const timer = this.env.timers.after(timeoutMs, () => {
+      const timer = this.deadlines.after(timeoutMs, () => {
         if (done) return;
         done = true;
         this.counters.callsFailedTimeout++;
