@@ -1,6 +1,14 @@
 // The node:http shell around the API core: reads bodies within the route's limit (refusing larger
 // ones before buffering them), writes responses, records metrics, and never lets client input
 // crash the process.
+//
+// Responses are written at the end of the event-loop turn that produced them, all together (as
+// Redis writes its replies in beforeSleep), not each the moment it is ready. Every socket write
+// that finds its reader asleep pays for waking it, and on a virtual machine that wake-up is the
+// most expensive part of a small request; writes issued back to back mostly find the reader
+// awake. Measured in docs/benchmarks.md (GET hot path): server CPU per GET 95 -> 57 µs. The
+// delay is the rest of the current turn, and the batch holds only answers already computed
+// (at most one per request in flight, which the connection limit bounds).
 
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -37,6 +45,7 @@ export async function startHttpServer(
   });
   server.maxConnections = maxConnections;
   const sockets = new Set<Socket>();
+  const batch = new ResponseBatch(metrics);
   server.on("connection", (s: Socket) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
@@ -59,10 +68,7 @@ export async function startHttpServer(
         response: errorResponse(500, "internal", "internal error while routing", false),
       };
     }
-    const finish = (r: ApiResponse, close = false) => {
-      send(res, r, close);
-      metrics.request(route.op, r.status, (performance.now() - t0) / 1000);
-    };
+    const finish = (r: ApiResponse, close = false) => batch.add(res, r, close, route.op, t0);
     if (route.kind === "respond") {
       finish(route.response, hasBody(req));
       return;
@@ -169,6 +175,46 @@ export async function startHttpServer(
         t.unref();
       }),
   };
+}
+
+/** Answers computed during this turn of the event loop, written together at its end. */
+class ResponseBatch {
+  private res: http.ServerResponse[] = [];
+  private answers: ApiResponse[] = [];
+  private closes: boolean[] = [];
+  private ops: string[] = [];
+  private starts: number[] = [];
+  private scheduled = false;
+  private readonly flushNow = () => this.flush();
+
+  constructor(private readonly metrics: NodeMetrics) {}
+
+  add(res: http.ServerResponse, r: ApiResponse, close: boolean, op: string, t0: number): void {
+    this.res.push(res);
+    this.answers.push(r);
+    this.closes.push(close);
+    this.ops.push(op);
+    this.starts.push(t0);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const { res, answers, closes, ops, starts } = this;
+    this.res = [];
+    this.answers = [];
+    this.closes = [];
+    this.ops = [];
+    this.starts = [];
+    for (let i = 0; i < res.length; i++) {
+      const r = answers[i]!;
+      send(res[i]!, r, closes[i]!);
+      this.metrics.request(ops[i]!, r.status, (performance.now() - starts[i]!) / 1000);
+    }
+  }
 }
 
 function hasBody(req: http.IncomingMessage): boolean {
