@@ -38,7 +38,12 @@ describe("CoarseTimers", () => {
     const { timers, coarse } = setup(10);
     const fired: string[] = [];
     const handles: { cancel(): void }[] = [];
-    handles.push(coarse.after(1, () => (fired.push("first"), handles[1]!.cancel())));
+    handles.push(
+      coarse.after(1, () => {
+        fired.push("first");
+        handles[1]!.cancel();
+      }),
+    );
     handles.push(coarse.after(2, () => fired.push("second")));
     await timers.advance(30);
     expect(fired).toEqual(["first"]);
