@@ -23,6 +23,7 @@ import {
   encodeCoordinateReply,
   encodeCoordinateRequest,
   encodeGetReply,
+  encodeGetReplyRecord,
   encodeGetRequest,
   encodePutReply,
   putBodies,
@@ -164,9 +165,11 @@ export class Coordinator {
     const hints = this.deps.hints;
     transport.handle(RPC.get, async (_from, body) => {
       const key = decodeGetRequest(body);
+      // Usually the stored record as it is; a fallback answers with what it holds for the owners
+      // it stands in for, merged in.
+      if (hints === undefined || !hints.has(key))
+        return encodeGetReplyRecord(await replica.getRecord(key));
       const local = await replica.get(key);
-      // A fallback answers with what it holds for the owners it stands in for.
-      if (hints === undefined || !hints.has(key)) return encodeGetReply(local);
       return encodeGetReply(mergeMaybe(local, await hints.read(key)));
     });
     transport.handle(RPC.put, async (_from, body) => {

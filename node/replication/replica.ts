@@ -208,6 +208,12 @@ export class LocalReplica {
     return this.decode(keyString(key), await this.storage.get(dataKey(key)));
   }
 
+  /** The key's stored record (docs/replication-format.md), not decoded: what a replica sends a
+   * coordinator's read. */
+  getRecord(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.storage.get(dataKey(key));
+  }
+
   /** `k` is the key's keyString. */
   private decode(k: string, raw: Uint8Array | undefined): Versions | undefined {
     if (raw === undefined) return undefined;

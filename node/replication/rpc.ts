@@ -39,8 +39,13 @@ export function decodeGetRequest(body: Uint8Array): Uint8Array {
 }
 
 export function encodeGetReply(state: Versions | undefined): Uint8Array {
-  if (state === undefined) return new Uint8Array([WIRE_VERSION, 0]);
-  const rec = encodeVersions(state);
+  return encodeGetReplyRecord(state === undefined ? undefined : encodeVersions(state));
+}
+
+/** The reply for a stored record as it is (records are canonical: the bytes `encodeVersions`
+ * would give for their decoded state), so a replica answers a read without decoding it. */
+export function encodeGetReplyRecord(rec: Uint8Array | undefined): Uint8Array {
+  if (rec === undefined) return new Uint8Array([WIRE_VERSION, 0]);
   return new ByteWriter(rec.length + 8).u8(WIRE_VERSION).u8(1).bytes(rec).finish();
 }
 

@@ -4,6 +4,7 @@ import { CausalContext } from "./causal.ts";
 import { CodecError } from "./codec.ts";
 import { BadContextError, decodeContextToken, encodeContextToken } from "./context-token.ts";
 import { compareLww, LwwStamper, type LwwVersion, mergeLww } from "./lww.ts";
+import { decodeGetReply, encodeGetReply, encodeGetReplyRecord } from "./rpc.ts";
 import { writeFragment } from "./siblings.ts";
 import {
   clientView,
@@ -278,6 +279,9 @@ describe("lww versions", () => {
       fc.property(vArb, (winner) => {
         const v: Versions = { mode: "lww", winner };
         expect(versionsEqual(decodeVersions(encodeVersions(v)), v)).toBe(true);
+        // Canonical, so a replica's read reply is its stored record as it is.
+        expect(encodeVersions(decodeVersions(encodeVersions(v)))).toEqual(encodeVersions(v));
+        expect(encodeGetReplyRecord(encodeVersions(v))).toEqual(encodeGetReply(v));
       }),
     );
   });
@@ -292,5 +296,22 @@ describe("lww versions", () => {
     expect(st.next()).toBe(1_002_000);
     now = 900; // skewed back by 102 ms: later writes through this node now lose
     expect(st.next()).toBe(900_000);
+  });
+});
+
+describe("kv.get replies from stored records", () => {
+  it("records are canonical, so a replica may send its stored bytes without decoding them", () => {
+    fc.assert(
+      fc.property(statesArb, (states) => {
+        for (const v of states) {
+          const rec = encodeVersions(v);
+          expect(encodeVersions(decodeVersions(rec))).toEqual(rec);
+          const reply = encodeGetReplyRecord(rec);
+          expect(reply).toEqual(encodeGetReply(v));
+          expect(versionsEqual(decodeGetReply(reply)!, v)).toBe(true);
+        }
+      }),
+    );
+    expect(decodeGetReply(encodeGetReplyRecord(undefined))).toBeUndefined();
   });
 });
