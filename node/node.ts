@@ -238,7 +238,9 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     },
   );
   // Every change to the replica, whoever makes it, reaches the trees in per-key order.
-  replica.setChangeListener((key, record) => antiEntropy.observe(key, record));
+  replica.setChangeListener((key, record, tombstone) =>
+    antiEntropy.observe(key, record, tombstone),
+  );
   // The trees build in the background; peers are told "not ready" until then.
   antiEntropy.start().catch((e: unknown) => {
     log.error("anti-entropy failed to start", { event: "ae_rebuild", error: String(e) });

@@ -8,6 +8,7 @@ import { keyString } from "./codec.ts";
 import { ReplicationError } from "./errors.ts";
 import { writeFragment } from "./siblings.ts";
 import {
+  allTombstones,
   type ConflictMode,
   decodeVersions,
   encodeVersions,
@@ -123,8 +124,14 @@ export interface ApplyResult {
 }
 
 /** Told of every change to a key's stored record (undefined: the key was purged), from inside the
- * key's lock, so listeners see each key's changes in the order they were applied. */
-export type ReplicaChangeListener = (key: Uint8Array, record: Uint8Array | undefined) => void;
+ * key's lock, so listeners see each key's changes in the order they were applied. `tombstone`:
+ * whether the record holds only tombstones (known from its decoded state, so listeners need not
+ * decode it again). */
+export type ReplicaChangeListener = (
+  key: Uint8Array,
+  record: Uint8Array | undefined,
+  tombstone: boolean,
+) => void;
 
 export class LocalReplica {
   private listener: ReplicaChangeListener | undefined;
@@ -158,9 +165,9 @@ export class LocalReplica {
    * writer's). */
   listenerErrors = 0;
 
-  private notify(key: Uint8Array, record: Uint8Array | undefined): void {
+  private notify(key: Uint8Array, record: Uint8Array | undefined, tombstone: boolean): void {
     try {
-      this.listener?.(key, record);
+      this.listener?.(key, record, tombstone);
     } catch {
       this.listenerErrors++;
     }
@@ -199,7 +206,7 @@ export class LocalReplica {
         await this.storage.delete(sk);
       }
       this.decoded.delete(k);
-      this.notify(key, undefined);
+      this.notify(key, undefined, false);
       return true;
     });
   }
@@ -257,7 +264,7 @@ export class LocalReplica {
       await this.storage.put(sk, raw);
       this.remember(k, raw, merged);
       this.release(k, merged);
-      this.notify(key, raw);
+      this.notify(key, raw, allTombstones(merged));
       return { changed: true, state: merged };
     });
   }

@@ -242,3 +242,8 @@ export function decodeVersions(bytes: Uint8Array): Versions {
   r.end("vclock record");
   return { mode: "vclock", context, siblings };
 }
+
+/** Whether every version held is a tombstone (what anti-entropy's tombstone ledger tracks). */
+export function allTombstones(v: Versions): boolean {
+  return v.mode === "lww" ? v.winner.tombstone : v.siblings.every((s) => s.tombstone);
+}

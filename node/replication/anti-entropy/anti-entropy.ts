@@ -243,13 +243,15 @@ export class AntiEntropy {
   /**
    * Follows a change of a key's stored state (`undefined`: the key is gone). The node calls this
    * after every change, in the order changes are applied to the key (see `ReplicaStore`).
+   * `tombstone`, when the caller knows it, spares decoding `encoded` to find out.
    */
-  observe(key: Uint8Array, encoded: Uint8Array | undefined): void {
+  observe(key: Uint8Array, encoded: Uint8Array | undefined, tombstone?: boolean): void {
     if (this.journal !== undefined) {
       if (this.journal.size >= this.o.maxRebuildJournal) this.journalOverflow = true;
       else this.journal.set(keyString(key), { key, encoded });
     }
-    if (this.groups !== undefined) this.apply(this.groups, this.ledger, key, encoded);
+    if (this.groups !== undefined)
+      this.apply(this.groups, this.ledger, key, encoded, undefined, tombstone);
   }
 
   private apply(
@@ -258,6 +260,7 @@ export class AntiEntropy {
     key: Uint8Array,
     encoded: Uint8Array | undefined,
     carry?: TombstoneLedger,
+    tombstone?: boolean,
   ): void {
     xxh64Into(key); // the key's ring position
     const g = groups.groupAt(xxh64Out.hi, xxh64Out.lo);
@@ -265,7 +268,7 @@ export class AntiEntropy {
     const vh = encoded === undefined || g === undefined ? undefined : this.codec.hash(encoded);
     const ks = keyString(key);
     if (g !== undefined) g.tree.update(key, leaf, vh, ks);
-    const tomb = vh !== undefined && this.codec.isTombstone(encoded!);
+    const tomb = vh !== undefined && (tombstone ?? this.codec.isTombstone(encoded!));
     ledger.observe(key, ks, g?.id, leaf, vh, tomb, this.env.clock.now(), carry?.get(ks));
   }
 

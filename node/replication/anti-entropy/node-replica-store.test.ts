@@ -62,11 +62,20 @@ describe("NodeReplicaStore over LocalReplica", () => {
   });
 
   it("recognises tombstone-only records in both modes", async () => {
-    const { replica, store } = await vclockReplica();
+    const { replica, store, changes } = await vclockReplica();
+    const told: boolean[] = [];
+    replica.setChangeListener((k, r, tombstone) => {
+      changes.push([text(k), r]);
+      // What the replica tells its listener matches what decoding the record says.
+      told.push(tombstone);
+      expect(r !== undefined && versionRecordCodec.isTombstone(r)).toBe(tombstone);
+    });
     await write(replica, "k", "v", 1);
     expect(versionRecordCodec.isTombstone((await store.read(enc.encode("k")))!)).toBe(false);
     await write(replica, "k", null, 2);
     expect(versionRecordCodec.isTombstone((await store.read(enc.encode("k")))!)).toBe(true);
+    expect(told).toEqual([false, true]);
+    expect(replica.listenerErrors).toBe(0);
     const lww = (tombstone: boolean): Versions => ({
       mode: "lww",
       winner: {

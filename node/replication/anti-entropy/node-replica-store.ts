@@ -4,12 +4,8 @@
 import { xxh64 } from "../../cluster/xxhash64.ts";
 import type { StorageEngine } from "../../storage/types.ts";
 import { dataKey, KEYSPACE, type LocalReplica } from "../replica.ts";
-import { decodeVersions, encodeVersions, mergeVersions, type Versions } from "../versions.ts";
+import { allTombstones, decodeVersions, encodeVersions, mergeVersions } from "../versions.ts";
 import type { MergeOutcome, ReplicaStore, VersionCodec } from "./types.ts";
-
-function allTombstones(v: Versions): boolean {
-  return v.mode === "lww" ? v.winner.tombstone : v.siblings.every((s) => s.tombstone);
-}
 
 /** Version records are canonical (equal states encode to equal bytes), so their xxh64 is the
  * version hash, and merge is the replication layer's merge (vector clocks or LWW). */
