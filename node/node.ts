@@ -186,6 +186,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       hintedHandoff: config.hintedHandoff,
     }),
     ringSize: () => cluster.ring.nodes.length,
+    ringNodes: () => cluster.ring.nodes,
     transport: cluster.transport,
     replica,
     clock: env.clock,

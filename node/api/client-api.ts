@@ -11,7 +11,13 @@ import {
 import type { Coordinator, ReadRepairMode } from "../replication/coordinator.ts";
 import { ReplicationError } from "../replication/errors.ts";
 import { QUORUM_MODES, type QuorumMode } from "../replication/replica-plan.ts";
-import type { ClientContext, ClientView, ConflictMode } from "../replication/versions.ts";
+import { MAX_SCAN_LIMIT } from "../replication/scan.ts";
+import {
+  type ClientContext,
+  type ClientView,
+  type ConflictMode,
+  clientView,
+} from "../replication/versions.ts";
 import {
   type ApiHeaders,
   type ApiResponse,
@@ -52,6 +58,7 @@ export { CONTEXT_HEADER, TIMESTAMP_HEADER };
 const READ_OPTIONS = ["r", "n", "timeout", "consistency", "read_repair", "quorum"] as const;
 const WRITE_OPTIONS = ["w", "n", "timeout", "consistency", "quorum"] as const;
 const MAX_QUERY_CHARS = 2048;
+const DEFAULT_SCAN_LIMIT = 100;
 
 type Options = Map<string, string>;
 
@@ -68,6 +75,7 @@ export class ClientApi {
     const path = q < 0 ? u : u.slice(0, q);
     const query = q < 0 ? "" : u.slice(q + 1);
     const m = method ?? "GET";
+    if (path === "/kv" || path === "/kv/") return this.scanRoute(m, query);
     if (path.startsWith("/kv/")) return this.kvRoute(m, path.slice(4), query, headers);
     if (path.startsWith("/admin/") || path === "/metrics" || path === "/admin") {
       if (this.deps.admin !== null) return this.deps.admin.route(m, path, query, headers);
@@ -195,6 +203,79 @@ export class ClientApi {
     return new KvRoute(this, op, key, opts, headers, context);
   }
 
+  /** `GET /kv?start=<key>&limit=<n>&timeout=<ms>`: a page of live keys in byte order. */
+  private scanRoute(method: string, query: string): Route {
+    if (method !== "GET") {
+      return respond(
+        "scan",
+        errorResponse(405, "method_not_allowed", `${method} is not allowed on /kv; use GET`, true, {
+          allow: "GET",
+        }),
+      );
+    }
+    let start: Uint8Array = new Uint8Array(0);
+    let limit = DEFAULT_SCAN_LIMIT;
+    let timeoutMs: number | undefined;
+    const bad = (message: string) =>
+      respond("scan", errorResponse(400, "bad_option", message, true));
+    if (query.length > MAX_QUERY_CHARS)
+      return bad(`query string longer than ${MAX_QUERY_CHARS} characters`);
+    const seen = new Set<string>();
+    for (const part of query === "" ? [] : query.split("&")) {
+      if (part === "") continue;
+      const eq = part.indexOf("=");
+      const name = eq < 0 ? part : part.slice(0, eq);
+      const value = eq < 0 ? "" : part.slice(eq + 1);
+      if (seen.has(name)) return bad(`option ${name.slice(0, 50)} given twice`);
+      seen.add(name);
+      if (name === "start") {
+        const k = decodeKey(value);
+        if (k === "malformed") return bad("start is not valid percent-encoding");
+        if (k.length > this.deps.limits.maxKeyBytes)
+          return bad(`start is longer than the key limit of ${this.deps.limits.maxKeyBytes} bytes`);
+        start = k;
+      } else if (name === "limit" || name === "timeout") {
+        if (!isSmallInt(value) || Number(value) < 1)
+          return bad(
+            `option ${name} must be a positive integer, got ${JSON.stringify(value.slice(0, 50))}`,
+          );
+        if (name === "limit") {
+          limit = Number(value);
+          if (limit > MAX_SCAN_LIMIT) return bad(`limit must be at most ${MAX_SCAN_LIMIT}`);
+        } else timeoutMs = Number(value);
+      } else {
+        return bad(
+          `unknown option ${JSON.stringify(name.slice(0, 100))} for a scan (known: start, limit, timeout)`,
+        );
+      }
+    }
+    return new ScanRoute(this, start, limit, timeoutMs);
+  }
+
+  async scan(
+    start: Uint8Array,
+    limit: number,
+    timeoutMs: number | undefined,
+  ): Promise<ApiResponse> {
+    try {
+      const res = await this.deps.coordinator.scan(start, limit, { timeoutMs });
+      const mode = this.deps.mode;
+      return jsonResponse(200, {
+        entries: res.entries.map((e) => {
+          const view = clientView(e.versions, mode);
+          return {
+            key: encodeKey(e.key),
+            values: view.values.map((v) => base64(v.value)),
+            timestamps: view.values.map((v) => v.timestampUs / 1000),
+          };
+        }),
+        next: res.next === null ? null : encodeKey(res.next),
+      });
+    } catch (e) {
+      return this.failure(e);
+    }
+  }
+
   private context(headers: ApiHeaders): ClientContext | null {
     const raw = header(headers, CONTEXT_HEADER);
     if (raw === undefined || raw === "") return null;
@@ -315,6 +396,28 @@ class KvRoute {
   }
 }
 
+/** A validated scan (no body). */
+class ScanRoute {
+  readonly kind = "body";
+  readonly op = "scan";
+  readonly maxBody = 0;
+
+  constructor(
+    private readonly api: ClientApi,
+    private readonly start: Uint8Array,
+    private readonly limit: number,
+    private readonly timeoutMs: number | undefined,
+  ) {}
+
+  tooLarge(): ApiResponse {
+    return errorResponse(400, "bad_request", "a scan takes no request body", true);
+  }
+
+  handle(): Promise<ApiResponse> {
+    return this.api.scan(this.start, this.limit, this.timeoutMs);
+  }
+}
+
 const STATUS: Record<ReplicationError["code"], number> = {
   unavailable: 503,
   timeout: 504,
@@ -377,6 +480,26 @@ function siblingsJson(status: number, view: ClientView, ctx: string): ApiRespons
     },
     { [CONTEXT_HEADER]: ctx },
   );
+}
+
+/** Bytes as a path segment or query value: unreserved ASCII as is, every other byte as %XX (what
+ * `decodeKey` reads back). */
+export function encodeKey(key: Uint8Array): string {
+  let out = "";
+  for (const c of key) {
+    const unreserved =
+      (c >= 0x30 && c <= 0x39) ||
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      c === 0x2d ||
+      c === 0x2e ||
+      c === 0x5f ||
+      c === 0x7e;
+    out += unreserved
+      ? String.fromCharCode(c)
+      : `%${c.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }
 
 /** Percent-decodes one path segment to bytes; raw characters count as their UTF-8 bytes. */

@@ -30,6 +30,18 @@ import {
   RPC,
 } from "./rpc.ts";
 import {
+  decodeScanReply,
+  decodeScanRequest,
+  encodeScanReply,
+  encodeScanRequest,
+  MAX_SCAN_LIMIT,
+  MAX_SCAN_REPLY_BYTES,
+  mergeScan,
+  SCAN_RPC,
+  type ScanReply,
+  type ScanResult,
+} from "./scan.ts";
+import {
   type ClientContext,
   type ClientView,
   type ConflictMode,
@@ -78,6 +90,8 @@ export interface CoordinatorDeps {
   readonly planner: ReplicaPlanner;
   /** Number of physical nodes in the ring (bounds N). */
   readonly ringSize: () => number;
+  /** The ring's physical nodes (range scans ask every one); absent: scans are refused. */
+  readonly ringNodes?: () => readonly NodeId[];
   readonly transport: RpcTransport;
   readonly replica: LocalReplica;
   readonly clock: Clock;
@@ -172,6 +186,10 @@ export class Coordinator {
       const local = await replica.get(key);
       return encodeGetReply(mergeMaybe(local, await hints.read(key)));
     });
+    transport.handle(SCAN_RPC, async (_from, body) => {
+      const req = decodeScanRequest(body);
+      return encodeScanReply(await replica.scanRecords(req.start, req.limit, MAX_SCAN_REPLY_BYTES));
+    });
     transport.handle(RPC.put, async (_from, body) => {
       const req = decodePutRequest(body);
       if (req.hintFor !== undefined) {
@@ -186,6 +204,86 @@ export class Coordinator {
     transport.handle(RPC.coordinate, async (_from, body) =>
       encodeCoordinateReply(await this.coordinateForwarded(body)),
     );
+  }
+
+  // Range scans -----------------------------------------------------------------------------------
+
+  /**
+   * Up to `limit` live keys at or after `start`, in byte order, with their merged versions
+   * (scan.ts says why asking every node and merging is complete up to a bound). Each key is held
+   * by N nodes, so the scan needs answers from all but N-1 of the ring's nodes. Keys held only as
+   * hints (written while an owner was down, not yet handed over) are not seen.
+   */
+  async scan(
+    start: Uint8Array,
+    limit: number,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<ScanResult> {
+    this.checkRetired();
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SCAN_LIMIT) {
+      throw new ReplicationError("bad_option", `limit must be 1..${MAX_SCAN_LIMIT}`, true);
+    }
+    const nodes = this.deps.ringNodes?.();
+    if (nodes === undefined) {
+      throw new ReplicationError("internal", "this coordinator was built without scans", true);
+    }
+    const timeoutMs = this.checkTimeout(opts.timeoutMs);
+    const deadline = this.deps.clock.monotonic() + timeoutMs;
+    // A page cut short by a bound (tombstones, or a replica's byte limit) is topped up from the
+    // next one, for a few rounds, so a client usually gets `limit` keys or the end.
+    const entries: ScanResult["entries"] = [];
+    let from = start;
+    for (let round = 0; ; round++) {
+      const left = Math.max(1, deadline - this.deps.clock.monotonic());
+      const page = mergeScan(
+        await this.scanRound(nodes, from, limit, left),
+        limit - entries.length,
+      );
+      entries.push(...page.entries);
+      if (page.next === null || entries.length >= limit || round + 1 >= Coordinator.SCAN_ROUNDS) {
+        return { entries, next: page.next };
+      }
+      if (this.deps.clock.monotonic() >= deadline) return { entries, next: page.next };
+      from = page.next;
+    }
+  }
+
+  /** Most kv.scan rounds one client scan makes to fill its page. */
+  static readonly SCAN_ROUNDS = 4;
+
+  /** Asks every node for its first `limit` records from `start`; needs all but N-1 answers. */
+  private async scanRound(
+    nodes: readonly NodeId[],
+    start: Uint8Array,
+    limit: number,
+    timeoutMs: number,
+  ): Promise<ScanReply[]> {
+    const need = Math.max(1, nodes.length - Math.min(this.cfg.n, nodes.length) + 1);
+    const body = encodeScanRequest({ start, limit });
+    const round = new QuorumRound(
+      nodes,
+      (node): Promise<ScanReply> =>
+        node === this.cfg.self
+          ? this.deps.replica.scanRecords(start, limit, MAX_SCAN_REPLY_BYTES)
+          : this.deps.transport
+              .call(node, SCAN_RPC, body, timeoutMs)
+              .then((reply) => decodeScanReply(reply)),
+      this.deps.timers,
+      timeoutMs,
+    );
+    await round.settled();
+    const replies: ScanReply[] = [];
+    for (const rep of round.replies) if (rep.ok) replies.push(rep.value);
+    if (replies.length < need) {
+      const failed = round.replies.filter((r) => !r.ok).map((r) => r.node);
+      throw new ReplicationError(
+        round.timedOut ? "timeout" : "unavailable",
+        `a scan needs answers from ${need} of the ring's ${nodes.length} nodes, got ${replies.length}` +
+          (failed.length > 0 ? ` (failed: ${failed.join(", ")})` : ""),
+        true,
+      );
+    }
+    return replies;
   }
 
   // Reads -----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import type { StorageEngine } from "../storage/types.ts";
 import { CausalContext, type Dot } from "./causal.ts";
 import { keyString } from "./codec.ts";
 import { ReplicationError } from "./errors.ts";
+import type { ScanReply } from "./scan.ts";
 import { writeFragment } from "./siblings.ts";
 import {
   allTombstones,
@@ -213,6 +214,26 @@ export class LocalReplica {
 
   async get(key: Uint8Array): Promise<Versions | undefined> {
     return this.decode(keyString(key), await this.storage.get(dataKey(key)));
+  }
+
+  /** This replica's first `limit` stored records at or after `start`, in key order (kv.scan): at
+   * least one, and no more once `maxBytes` of records are in. */
+  async scanRecords(start: Uint8Array, limit: number, maxBytes: number): Promise<ScanReply> {
+    const entries: [Uint8Array, Uint8Array][] = [];
+    let bytes = 0;
+    const end = new Uint8Array([KEYSPACE.data + 1]);
+    for await (const [k, v] of this.storage.scan({
+      start: dataKey(start),
+      end,
+      limit: limit + 1,
+    })) {
+      if (entries.length === limit || (entries.length > 0 && bytes + v.length > maxBytes)) {
+        return { entries, more: true };
+      }
+      entries.push([k.subarray(1), v]);
+      bytes += v.length + k.length;
+    }
+    return { entries, more: false };
   }
 
   /** The key's stored record (docs/replication-format.md), not decoded: what a replica sends a

@@ -26,6 +26,7 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
   const writeQuery = pick(q, ["w", "n", "timeout", "consistency"]);
   const serialRead = withParam(pick(q, ["n", "timeout"]), "consistency", "serial");
   const casQuery = pick(q, ["timeout"]);
+  const scanQuery = pick(q, ["timeout"]);
   const timeoutMs = spec.timeoutMs;
   const kv = (key: string): string => `/kv/${encodeURIComponent(key)}`;
 
@@ -62,9 +63,16 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
       }),
     update: (key, value) => guarded(() => put(key, value)),
     insert: (key, value) => guarded(() => put(key, value)),
-    async scan() {
-      return "unsupported";
-    },
+    // docs/api.md: a page of up to `count` live keys from `key` on, with their values.
+    scan: (key, count) =>
+      guarded(async () => {
+        const r = await httpCall(pools.next(), {
+          method: "GET",
+          path: `/kv?start=${encodeURIComponent(key)}&limit=${count}${scanQuery.replace("?", "&")}`,
+          timeoutMs,
+        });
+        return r.status === 200 ? "ok" : errorOf(r);
+      }),
     readModifyWrite: (key, value) =>
       guarded(async () => {
         const r = await httpCall(pools.next(), {

@@ -121,8 +121,8 @@ describe("quorumlab target", () => {
     const running = await t.start(opts);
     cleanups.push(() => running.stop());
     expect(running.capabilities.has("cas")).toBe(true);
-    expect(running.capabilities.has("scan")).toBe(false);
-    expect(running.missing.scan).toMatch(/range API/);
+    expect(running.capabilities.has("scan")).toBe(true);
+    expect(running.missing.scan).toBeUndefined();
     const spec = running.client(4, 1000);
     expect(spec).toMatchObject({
       kind: "kv-http",

@@ -191,14 +191,20 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
       if (opts.r !== undefined) query.r = String(opts.r);
       if (opts.w !== undefined) query.w = String(opts.w);
       if (opts.consistency) query.consistency = opts.consistency;
-      const capabilities = new Set<Capability>(["read", "update", "insert", "rmw", "raw-get"]);
+      const capabilities = new Set<Capability>([
+        "read",
+        "update",
+        "insert",
+        "rmw",
+        "scan",
+        "raw-get",
+      ]);
       if (cas) capabilities.add("cas");
       const running: RunningTarget = {
         name: "quorumlab",
         version: cluster.version,
         capabilities,
         missing: {
-          scan: "the reference node has no range API yet",
           ...(cas
             ? {}
             : { cas: "the cluster does not answer POST /kv/{key}/cas (strong mode, issue 5)" }),
