@@ -170,6 +170,8 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     : undefined;
 
   const metrics = new NodeMetrics();
+  const requestDeadlines = new CoarseTimers(env.timers, env.clock);
+  started.push(() => requestDeadlines.close());
   const coordinator = new Coordinator({
     config: {
       self: config.id,
@@ -191,7 +193,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     replica,
     clock: env.clock,
     // Request deadlines: one platform timer per few milliseconds, not one per request.
-    timers: new CoarseTimers(env.timers, env.clock),
+    timers: requestDeadlines,
     log,
     metrics,
     ...(hints === undefined ? {} : { hints }),
@@ -435,6 +437,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
         events.close();
         await antiEntropy.stop();
         await cluster.close();
+        requestDeadlines.close();
         await markCleanShutdown(storage);
         await storage.close();
         log.info("stopped", { event: "stopped" });

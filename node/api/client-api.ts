@@ -218,8 +218,10 @@ export class ClientApi {
     let timeoutMs: number | undefined;
     const bad = (message: string) =>
       respond("scan", errorResponse(400, "bad_option", message, true));
-    if (query.length > MAX_QUERY_CHARS)
-      return bad(`query string longer than ${MAX_QUERY_CHARS} characters`);
+    // A cursor (`next`) is a key and one more byte, each byte maybe %XX: room for the longest.
+    const maxStart = this.deps.limits.maxKeyBytes + 1;
+    const maxQuery = Math.max(MAX_QUERY_CHARS, 3 * maxStart + 64);
+    if (query.length > maxQuery) return bad(`query string longer than ${maxQuery} characters`);
     const seen = new Set<string>();
     for (const part of query === "" ? [] : query.split("&")) {
       if (part === "") continue;
@@ -231,8 +233,10 @@ export class ClientApi {
       if (name === "start") {
         const k = decodeKey(value);
         if (k === "malformed") return bad("start is not valid percent-encoding");
-        if (k.length > this.deps.limits.maxKeyBytes)
-          return bad(`start is longer than the key limit of ${this.deps.limits.maxKeyBytes} bytes`);
+        if (k.length > maxStart)
+          return bad(
+            `start is longer than ${maxStart} bytes (the key limit, plus one for a cursor)`,
+          );
         start = k;
       } else if (name === "limit" || name === "timeout") {
         if (!isSmallInt(value) || Number(value) < 1)

@@ -327,6 +327,7 @@ export class TcpTransport implements RpcTransport {
     for (const s of [...this.sessions]) s.close();
     const listener = this.listener;
     this.listener = undefined;
+    this.deadlines.close();
     await listener?.close();
   }
 }

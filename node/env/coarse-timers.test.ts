@@ -106,6 +106,20 @@ describe("CoarseTimers", () => {
     );
   });
 
+  it("close() cancels every pending deadline and its platform timer", async () => {
+    const { timers, coarse } = setup(5);
+    const fired: string[] = [];
+    coarse.after(3, () => fired.push("a"));
+    coarse.after(30, () => fired.push("b"));
+    expect(timers.pending).toBe(2);
+    coarse.close();
+    expect(timers.pending).toBe(0);
+    expect(coarse.pending).toBe(0);
+    coarse.after(3, () => fired.push("after close"));
+    await timers.advance(50);
+    expect(fired).toEqual(["after close"]);
+  });
+
   it("rejects a resolution that is not positive", () => {
     const clock = new SimClock();
     expect(() => new CoarseTimers(new SimTimers(clock), clock, 0)).toThrow(/positive/);

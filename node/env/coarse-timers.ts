@@ -13,6 +13,7 @@ export const DEADLINE_RESOLUTION_MS = 5;
 
 class Slot {
   readonly deadlines = new Set<Deadline>();
+  timer: TimerHandle | undefined;
 }
 
 class Deadline implements TimerHandle {
@@ -54,7 +55,7 @@ export class CoarseTimers implements Timers {
       slot = s;
       this.slots.set(index, s);
       // +1: platform timers count whole milliseconds and may fire up to one early.
-      this.timers.after(index * this.resolutionMs - now + 1, () => this.fire(index, s));
+      s.timer = this.timers.after(index * this.resolutionMs - now + 1, () => this.fire(index, s));
     }
     const d = new Deadline(fn, slot);
     slot.deadlines.add(d);
@@ -77,6 +78,17 @@ export class CoarseTimers implements Timers {
       }
     }
     slot.deadlines.clear();
+  }
+
+  /** Cancels every pending deadline and its slot's platform timer (an owner shutting down, so
+   * nothing keeps the process alive). Deadlines set later work as before. */
+  close(): void {
+    for (const s of this.slots.values()) {
+      s.timer?.cancel();
+      for (const d of s.deadlines) d.slot = null;
+      s.deadlines.clear();
+    }
+    this.slots.clear();
   }
 
   every(ms: number, fn: () => void): TimerHandle {

@@ -3,9 +3,9 @@
 // failure whether the operation certainly did not happen (definite) or may have (indefinite).
 
 import { type NodeId, RpcError, type RpcTransport } from "../cluster/types.ts";
-import type { Clock, Logger, Timers } from "../env/env.ts";
+import type { Clock, Logger, TimerHandle, Timers } from "../env/env.ts";
 import { CausalContext } from "./causal.ts";
-import { CodecError } from "./codec.ts";
+import { CodecError, keyString } from "./codec.ts";
 import { BadContextError, decodeContextToken, encodeContextToken } from "./context-token.ts";
 import { ReplicationError, type ReplicationErrorCode } from "./errors.ts";
 import { LwwStamper } from "./lww.ts";
@@ -30,6 +30,8 @@ import {
   RPC,
 } from "./rpc.ts";
 import {
+  type DecodedScanReply,
+  decodeScanEntries,
   decodeScanReply,
   decodeScanRequest,
   encodeScanReply,
@@ -38,7 +40,6 @@ import {
   MAX_SCAN_REPLY_BYTES,
   mergeScan,
   SCAN_RPC,
-  type ScanReply,
   type ScanResult,
 } from "./scan.ts";
 import {
@@ -229,15 +230,37 @@ export class Coordinator {
     }
     const timeoutMs = this.checkTimeout(opts.timeoutMs);
     const deadline = this.deps.clock.monotonic() + timeoutMs;
+    // Only the key's owners' copies count: a node that held the key before a join moved it may
+    // still have a stale copy (its cleanup pending or failed).
+    const n = this.cfg.n;
+    const ownersOf = new Map<string, readonly NodeId[]>();
+    const owns = (key: Uint8Array, node: NodeId): boolean => {
+      const ks = keyString(key);
+      let owners = ownersOf.get(ks);
+      if (owners === undefined) {
+        owners = this.deps.planner.plan(key, Math.min(n, nodes.length), "strict").owners;
+        ownersOf.set(ks, owners);
+      }
+      return owners.includes(node);
+    };
     // A page cut short by a bound (tombstones, or a replica's byte limit) is topped up from the
     // next one, for a few rounds, so a client usually gets `limit` keys or the end.
     const entries: ScanResult["entries"] = [];
     let from = start;
     for (let round = 0; ; round++) {
       const left = Math.max(1, deadline - this.deps.clock.monotonic());
+      let answers: { node: NodeId; reply: DecodedScanReply }[];
+      try {
+        answers = await this.scanRound(nodes, from, limit, left);
+      } catch (e) {
+        // A later round that fails still leaves the keys found so far: answer with them.
+        if (round > 0 && e instanceof ReplicationError) return { entries, next: from };
+        throw e;
+      }
       const page = mergeScan(
-        await this.scanRound(nodes, from, limit, left),
+        answers.map((a) => a.reply),
         limit - entries.length,
+        (key, i) => owns(key, answers[i]!.node),
       );
       entries.push(...page.entries);
       if (page.next === null || entries.length >= limit || round + 1 >= Coordinator.SCAN_ROUNDS) {
@@ -250,40 +273,57 @@ export class Coordinator {
 
   /** Most kv.scan rounds one client scan makes to fill its page. */
   static readonly SCAN_ROUNDS = 4;
+  /** Once enough nodes answered a scan round, how long it still waits for the others. */
+  static readonly SCAN_GRACE_MS = 20;
 
-  /** Asks every node for its first `limit` records from `start`; needs all but N-1 answers. */
+  /**
+   * Asks every node for its first `limit` records from `start`; needs all but N-1 answers (then
+   * every key has a replica answering). Once it has them it waits `SCAN_GRACE_MS` more for the
+   * rest (fresher merges), not the whole deadline: a node that drops packets does not stall scans.
+   */
   private async scanRound(
     nodes: readonly NodeId[],
     start: Uint8Array,
     limit: number,
     timeoutMs: number,
-  ): Promise<ScanReply[]> {
+  ): Promise<{ node: NodeId; reply: DecodedScanReply }[]> {
     const need = Math.max(1, nodes.length - Math.min(this.cfg.n, nodes.length) + 1);
     const body = encodeScanRequest({ start, limit });
     const round = new QuorumRound(
       nodes,
-      (node): Promise<ScanReply> =>
-        node === this.cfg.self
+      (node): Promise<DecodedScanReply> =>
+        (node === this.cfg.self
           ? this.deps.replica.scanRecords(start, limit, MAX_SCAN_REPLY_BYTES)
           : this.deps.transport
               .call(node, SCAN_RPC, body, timeoutMs)
-              .then((reply) => decodeScanReply(reply)),
+              .then((reply) => decodeScanReply(reply))
+        ).then(decodeScanEntries),
       this.deps.timers,
       timeoutMs,
     );
-    await round.settled();
-    const replies: ScanReply[] = [];
-    for (const rep of round.replies) if (rep.ok) replies.push(rep.value);
-    if (replies.length < need) {
+    const outcome = await round.wait(need);
+    if (outcome === "met" && round.pending > 0) {
+      let grace: TimerHandle | undefined;
+      await Promise.race([
+        round.settled(),
+        new Promise<void>((resolve) => {
+          grace = this.deps.timers.after(Coordinator.SCAN_GRACE_MS, resolve);
+        }),
+      ]);
+      grace?.cancel();
+    }
+    const answers: { node: NodeId; reply: DecodedScanReply }[] = [];
+    for (const rep of round.replies) if (rep.ok) answers.push({ node: rep.node, reply: rep.value });
+    if (answers.length < need) {
       const failed = round.replies.filter((r) => !r.ok).map((r) => r.node);
       throw new ReplicationError(
-        round.timedOut ? "timeout" : "unavailable",
-        `a scan needs answers from ${need} of the ring's ${nodes.length} nodes, got ${replies.length}` +
+        outcome === "deadline" ? "timeout" : "unavailable",
+        `a scan needs answers from ${need} of the ring's ${nodes.length} nodes, got ${answers.length}` +
           (failed.length > 0 ? ` (failed: ${failed.join(", ")})` : ""),
         true,
       );
     }
-    return replies;
+    return answers;
   }
 
   // Reads -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CodecError } from "./codec.ts";
 import {
+  decodeScanEntries,
   decodeScanReply,
   decodeScanRequest,
   encodeScanReply,
@@ -47,6 +48,23 @@ describe("kv.scan wire format", () => {
     expect(decodeScanReply(encodeScanReply(rep))).toEqual(rep);
     const truncated = encodeScanReply(rep).subarray(0, 5);
     expect(() => decodeScanReply(truncated)).toThrow(CodecError);
+    // Checked before merging, so a bad reply fails only its replica.
+    expect(() => decodeScanEntries({ entries: [], more: true })).toThrow(/no entries/);
+    const rec = encodeVersions(lww(1, false));
+    const a = new Uint8Array([1]);
+    const b = new Uint8Array([2]);
+    expect(() =>
+      decodeScanEntries({
+        entries: [
+          [b, rec],
+          [a, rec],
+        ],
+        more: false,
+      }),
+    ).toThrow(/out of order/);
+    expect(() =>
+      decodeScanEntries({ entries: [[a, new Uint8Array([9, 9])]], more: false }),
+    ).toThrow(CodecError);
   });
 });
 
@@ -86,7 +104,7 @@ describe("mergeScan", () => {
           const seen: Uint8Array[] = [];
           for (let page = 0; page < 200; page++) {
             const res = mergeScan(
-              held.map((h) => replicaReply(h, start, limit)),
+              held.map((h) => decodeScanEntries(replicaReply(h, start, limit))),
               limit,
             );
             expect(res.entries.length).toBeLessThanOrEqual(limit);
@@ -110,6 +128,25 @@ describe("mergeScan", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("drops the copies `keep` refuses (non-owners), but still bounds the page by their reply", () => {
+    const k = (b: number) => new Uint8Array([b]);
+    const owner = decodeScanEntries({
+      entries: [[k(1), encodeVersions(lww(5, false))]],
+      more: false,
+    });
+    // A non-owner still holds key 2 (deleted since on the owners, then purged) and key 1 stale.
+    const stale = decodeScanEntries({
+      entries: [
+        [k(1), encodeVersions(lww(9, true))],
+        [k(2), encodeVersions(lww(1, false))],
+      ],
+      more: true,
+    });
+    const res = mergeScan([owner, stale], 10, (_key, i) => i === 0);
+    expect(res.entries.map((e) => [...e.key])).toEqual([[1]]);
+    expect([...res.next!]).toEqual([2, 0]); // the non-owner's reply still bounds the page
   });
 
   it("keySuccessor is the next key in byte order", () => {

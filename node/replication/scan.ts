@@ -19,7 +19,8 @@ export const MAX_SCAN_LIMIT = 1000;
 export const MAX_SCAN_REPLY_BYTES = 1024 * 1024;
 
 const WIRE_VERSION = 1;
-const MAX_WIRE_KEY = 64 * 1024;
+/** A key, or a page cursor (a key and one more byte). */
+const MAX_WIRE_KEY = 64 * 1024 + 1;
 const MAX_WIRE_RECORD = 16 * 1024 * 1024;
 
 export interface ScanRequest {
@@ -33,6 +34,28 @@ export interface ScanRequest {
 export interface ScanReply {
   entries: [key: Uint8Array, record: Uint8Array][];
   more: boolean;
+}
+
+/** A reply checked and decoded, as `mergeScan` takes it (`decodeScanEntries`). */
+export interface DecodedScanReply {
+  entries: [key: Uint8Array, versions: Versions][];
+  more: boolean;
+}
+
+/** Decodes every record of a reply and checks its shape (keys strictly ascending; one that
+ * stopped early has entries); throws CodecError, so a bad reply fails only its replica. */
+export function decodeScanEntries(rep: ScanReply): DecodedScanReply {
+  if (rep.more && rep.entries.length === 0)
+    throw new CodecError("kv.scan reply: stopped early with no entries");
+  const entries: [Uint8Array, Versions][] = [];
+  let prev: Uint8Array | undefined;
+  for (const [k, rec] of rep.entries) {
+    if (prev !== undefined && Buffer.compare(prev, k) >= 0)
+      throw new CodecError("kv.scan reply: keys out of order");
+    prev = k;
+    entries.push([k, decodeVersions(rec)]);
+  }
+  return { entries, more: rep.more };
 }
 
 export function encodeScanRequest(req: ScanRequest): Uint8Array {
@@ -96,8 +119,16 @@ export interface ScanResult {
   next: Uint8Array | null;
 }
 
-/** Merges the replies of the replicas that answered (see the top of this file). */
-export function mergeScan(replies: readonly ScanReply[], limit: number): ScanResult {
+/**
+ * Merges the replies of the replicas that answered (see the top of this file). `keep(key, i)`
+ * says whether reply `i`'s copy of `key` counts (the coordinator drops copies held by nodes that
+ * do not own the key, e.g. left behind by a join); the bound still comes from every entry.
+ */
+export function mergeScan(
+  replies: readonly DecodedScanReply[],
+  limit: number,
+  keep: (key: Uint8Array, reply: number) => boolean = () => true,
+): ScanResult {
   let bound: Uint8Array | null = null;
   for (const rep of replies) {
     if (!rep.more) continue;
@@ -106,12 +137,12 @@ export function mergeScan(replies: readonly ScanReply[], limit: number): ScanRes
     if (bound === null || Buffer.compare(last[0], bound) < 0) bound = last[0];
   }
   const byKey = new Map<string, { key: Uint8Array; versions: Versions | undefined }>();
-  for (const rep of replies) {
-    for (const [key, rec] of rep.entries) {
+  for (let i = 0; i < replies.length; i++) {
+    for (const [key, v] of replies[i]!.entries) {
       if (bound !== null && Buffer.compare(key, bound) > 0) break;
+      if (!keep(key, i)) continue;
       const ks = keyString(key);
       const seen = byKey.get(ks);
-      const v = decodeVersions(rec);
       if (seen === undefined) byKey.set(ks, { key, versions: v });
       else seen.versions = mergeMaybe(seen.versions, v);
     }
