@@ -311,6 +311,8 @@ export class Coordinator {
         }),
       ]);
       grace?.cancel();
+    } else if (outcome === "impossible") {
+      await round.settled(); // the calls still in flight, for a true count in the error
     }
     const answers: { node: NodeId; reply: DecodedScanReply }[] = [];
     for (const rep of round.replies) if (rep.ok) answers.push({ node: rep.node, reply: rep.value });

@@ -104,6 +104,7 @@ export class SimCluster {
             ? new StrictPlanner(this.ring, liveness)
             : new SloppyPlanner(this.ringState, liveness, opts.sloppy),
         ringSize: () => this.ring.nodes.length,
+        ringNodes: () => this.ring.nodes,
         transport,
         replica,
         clock: this.time,
