@@ -6,6 +6,7 @@ import type { StorageEngine } from "../storage/types.ts";
 import { CausalContext, type Dot } from "./causal.ts";
 import { keyString } from "./codec.ts";
 import { ReplicationError } from "./errors.ts";
+import { KeyLocks } from "./key-locks.ts";
 import type { ScanReply } from "./scan.ts";
 import { writeFragment } from "./siblings.ts";
 import {
@@ -138,8 +139,8 @@ export class LocalReplica {
   private listener: ReplicaChangeListener | undefined;
   /** Every dot this actor mints has a counter above this (raised when a purge forgets some). */
   private counterFloor = 0;
-  /** Tail of the per-key chain of pending merges; entries vanish when their chain drains. */
-  private readonly locks = new Map<string, Promise<void>>();
+  /** Pending merges, one chain per key. */
+  private readonly locks = new KeyLocks();
   /** Highest counter minted per key whose local apply has not landed yet. */
   private readonly reserved = new Map<string, number>();
   /** Recently decoded records, so a hot key is not decoded on every read. An entry is used only
@@ -365,17 +366,6 @@ export class LocalReplica {
   /** Runs `fn` after every earlier call for the same key; `fn` gets the key's keyString. */
   private locked<T>(key: Uint8Array, fn: (k: string) => Promise<T>): Promise<T> {
     const k = keyString(key);
-    const prev = this.locks.get(k);
-    const go = () => fn(k);
-    const run = prev === undefined ? go() : prev.then(go, go);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(k, tail);
-    void tail.then(() => {
-      if (this.locks.get(k) === tail) this.locks.delete(k);
-    });
-    return run;
+    return this.locks.run(k, () => fn(k));
   }
 }

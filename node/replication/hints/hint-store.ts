@@ -11,6 +11,7 @@ import type { Clock, Logger } from "../../env/env.ts";
 import type { StorageEngine } from "../../storage/types.ts";
 import { ByteReader, ByteWriter, CodecError, keyString } from "../codec.ts";
 import { printableKey } from "../coordinator.ts";
+import { KeyLocks } from "../key-locks.ts";
 import { KEYSPACE } from "../replica.ts";
 import {
   type ConflictMode,
@@ -129,7 +130,7 @@ export class HintStore {
   private readonly byTarget = new Map<NodeId, Map<string, HintEntry>>();
   private readonly bytesByTarget = new Map<NodeId, number>();
   private readonly byKey = new Map<string, Set<NodeId>>();
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new KeyLocks();
   private total = 0;
   private totalBytes = 0;
   private readonly counters = {
@@ -447,17 +448,6 @@ export class HintStore {
   }
 
   private locked<T>(sk: Uint8Array, fn: () => Promise<T>): Promise<T> {
-    const k = keyString(sk);
-    const prev = this.locks.get(k);
-    const run = prev === undefined ? fn() : prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(k, tail);
-    void tail.then(() => {
-      if (this.locks.get(k) === tail) this.locks.delete(k);
-    });
-    return run;
+    return this.locks.run(keyString(sk), fn);
   }
 }

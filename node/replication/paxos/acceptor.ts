@@ -4,6 +4,7 @@
 import type { NodeId, RpcTransport } from "../../cluster/types.ts";
 import type { StorageEngine } from "../../storage/types.ts";
 import { keyString } from "../codec.ts";
+import { KeyLocks } from "../key-locks.ts";
 import { compareBallots } from "./ballot.ts";
 import {
   type CommitMsg,
@@ -61,35 +62,6 @@ export interface AcceptorStats {
   refused: number;
 }
 
-/** Runs tasks for one key strictly one after another. */
-class KeyLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  constructor(private readonly max: number) {}
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key);
-    if (prev === undefined && this.tails.size >= this.max)
-      return Promise.reject(
-        new Error(`Paxos acceptor busy: ${this.max} keys have requests in flight; retry later`),
-      );
-    const run = (prev ?? Promise.resolve()).then(task, task);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return run;
-  }
-
-  get active(): number {
-    return this.tails.size;
-  }
-}
-
 export class PaxosAcceptor {
   private readonly locks: KeyLocks;
   private readonly counters: AcceptorStats = {
@@ -111,7 +83,7 @@ export class PaxosAcceptor {
     private readonly storage: StorageEngine,
     private readonly opts: AcceptorOptions = {},
   ) {
-    this.locks = new KeyLocks(opts.maxActiveKeys ?? 100_000);
+    this.locks = new KeyLocks(opts.maxActiveKeys ?? 100_000, "Paxos acceptor");
   }
 
   /** Serves the three Paxos methods on `transport`. */
