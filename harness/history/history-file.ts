@@ -134,6 +134,43 @@ export function opShapeError(v: unknown): string | null {
   return null;
 }
 
+/** Parses a history file's lines in order, numbering them for errors. Blank lines give null. A
+ * line that is not JSON is an error, except that with `allowTruncatedTail` it is held back and
+ * thrown only if another line follows: only the very last line may be cut short by a crash. */
+class HistoryLineParser {
+  private lineNo = 0;
+  private pendingError: HistoryFormatError | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly allowTruncatedTail: boolean,
+  ) {}
+
+  parse(line: string): Op | null {
+    this.lineNo++;
+    if (this.pendingError) throw this.pendingError;
+    if (line.trim() === "") return null;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (err) {
+      const e = new HistoryFormatError(
+        this.path,
+        this.lineNo,
+        `not JSON: ${(err as Error).message}`,
+      );
+      if (this.allowTruncatedTail) {
+        this.pendingError = e;
+        return null;
+      }
+      throw e;
+    }
+    const shape = opShapeError(parsed);
+    if (shape) throw new HistoryFormatError(this.path, this.lineNo, shape);
+    return parsed as Op;
+  }
+}
+
 /** Streams the ops of a history.jsonl file one at a time, validating each line. Blank lines are
  * skipped; a truncated last line (a crash mid-write) is an error unless `allowTruncatedTail`. */
 export async function* readHistory(
@@ -144,28 +181,11 @@ export async function* readHistory(
     input: createReadStream(path, { encoding: "utf8" }),
     crlfDelay: Number.POSITIVE_INFINITY,
   });
-  let lineNo = 0;
-  let pendingError: HistoryFormatError | null = null;
+  const parser = new HistoryLineParser(path, options.allowTruncatedTail === true);
   try {
     for await (const line of lines) {
-      lineNo++;
-      if (pendingError) throw pendingError;
-      if (line.trim() === "") continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch (err) {
-        const e = new HistoryFormatError(path, lineNo, `not JSON: ${(err as Error).message}`);
-        // Only the very last line may be cut short by a crash; decide once we know it is last.
-        if (options.allowTruncatedTail) {
-          pendingError = e;
-          continue;
-        }
-        throw e;
-      }
-      const shape = opShapeError(parsed);
-      if (shape) throw new HistoryFormatError(path, lineNo, shape);
-      yield parsed as Op;
+      const op = parser.parse(line);
+      if (op) yield op;
     }
   } finally {
     lines.close();
@@ -182,27 +202,7 @@ export function* readHistorySync(
   const buf = Buffer.alloc(options.chunkBytes ?? 1 << 20);
   const decoder = new StringDecoder("utf8");
   let carry = "";
-  let lineNo = 0;
-  let pendingError: HistoryFormatError | null = null;
-  const parse = (line: string): Op | null => {
-    lineNo++;
-    if (pendingError) throw pendingError;
-    if (line.trim() === "") return null;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch (err) {
-      const e = new HistoryFormatError(path, lineNo, `not JSON: ${(err as Error).message}`);
-      if (options.allowTruncatedTail) {
-        pendingError = e;
-        return null;
-      }
-      throw e;
-    }
-    const shape = opShapeError(parsed);
-    if (shape) throw new HistoryFormatError(path, lineNo, shape);
-    return parsed as Op;
-  };
+  const parser = new HistoryLineParser(path, options.allowTruncatedTail === true);
   try {
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
@@ -210,7 +210,7 @@ export function* readHistorySync(
       const lines = text.split("\n");
       carry = n > 0 ? lines.pop()! : "";
       for (const raw of lines) {
-        const op = parse(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
+        const op = parser.parse(raw.endsWith("\r") ? raw.slice(0, -1) : raw);
         if (op) yield op;
       }
       if (n === 0) return;
