@@ -508,13 +508,17 @@ export async function runTest(o: TestOptions, deps: RunDeps = {}): Promise<RunOu
   );
   const report = await writeReport(run.dir, (l) => progress.note(`[${name}] ${l}`));
   if (report) progress.note(`[${name}] report: ${report}`);
-  return {
-    valid: verdict.valid,
-    exitCode: exitCodeFor(verdict.valid),
-    runDir: run.dir,
-    results,
-    ...(report ? { report } : {}),
-  };
+  return checkedOutcome(verdict.valid, run.dir, results, report);
+}
+
+/** What runTest and analyzeRun return once the checkers ran and the report was (maybe) written. */
+function checkedOutcome(
+  valid: Validity,
+  runDir: string,
+  results: Record<string, unknown>,
+  report: string | undefined,
+): RunOutcome {
+  return { valid, exitCode: exitCodeFor(valid), runDir, results, ...(report ? { report } : {}) };
 }
 
 /** What runTest returns when a signal interrupted it (the process is about to exit). */
@@ -546,11 +550,5 @@ export async function analyzeRun(dir: string): Promise<RunOutcome> {
   const results = { ...verdict, ...kept, analyzedAt: new Date().toISOString() };
   await run.writeResults(results);
   const report = await writeReport(run.dir, (l) => process.stderr.write(`${l}\n`));
-  return {
-    valid: verdict.valid,
-    exitCode: exitCodeFor(verdict.valid),
-    runDir: run.dir,
-    results,
-    ...(report ? { report } : {}),
-  };
+  return checkedOutcome(verdict.valid, run.dir, results, report);
 }
