@@ -179,42 +179,32 @@ export async function startHttpServer(
 
 /** Answers computed during this turn of the event loop, written together at its end. */
 class ResponseBatch {
-  private res: http.ServerResponse[] = [];
-  private answers: ApiResponse[] = [];
-  private closes: boolean[] = [];
-  private ops: string[] = [];
-  private starts: number[] = [];
-  private scheduled = false;
+  private pending: PendingAnswer[] = [];
   private readonly flushNow = () => this.flush();
 
   constructor(private readonly metrics: NodeMetrics) {}
 
-  add(res: http.ServerResponse, r: ApiResponse, close: boolean, op: string, t0: number): void {
-    this.res.push(res);
-    this.answers.push(r);
-    this.closes.push(close);
-    this.ops.push(op);
-    this.starts.push(t0);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flushNow);
-    }
+  add(res: http.ServerResponse, answer: ApiResponse, close: boolean, op: string, t0: number) {
+    if (this.pending.length === 0) setImmediate(this.flushNow);
+    this.pending.push({ res, answer, close, op, t0 });
   }
 
   private flush(): void {
-    this.scheduled = false;
-    const { res, answers, closes, ops, starts } = this;
-    this.res = [];
-    this.answers = [];
-    this.closes = [];
-    this.ops = [];
-    this.starts = [];
-    for (let i = 0; i < res.length; i++) {
-      const r = answers[i]!;
-      send(res[i]!, r, closes[i]!);
-      this.metrics.request(ops[i]!, r.status, (performance.now() - starts[i]!) / 1000);
+    const batch = this.pending;
+    this.pending = [];
+    for (const p of batch) {
+      send(p.res, p.answer, p.close);
+      this.metrics.request(p.op, p.answer.status, (performance.now() - p.t0) / 1000);
     }
   }
+}
+
+interface PendingAnswer {
+  res: http.ServerResponse;
+  answer: ApiResponse;
+  close: boolean;
+  op: string;
+  t0: number;
 }
 
 function hasBody(req: http.IncomingMessage): boolean {
