@@ -25,8 +25,7 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
   const readQuery = pick(q, ["r", "n", "timeout", "consistency"]);
   const writeQuery = pick(q, ["w", "n", "timeout", "consistency"]);
   const serialRead = withParam(pick(q, ["n", "timeout"]), "consistency", "serial");
-  const casQuery = pick(q, ["timeout"]);
-  const scanQuery = pick(q, ["timeout"]);
+  const timeoutQuery = pick(q, ["timeout"]);
   const timeoutMs = spec.timeoutMs;
   const kv = (key: string): string => `/kv/${encodeURIComponent(key)}`;
 
@@ -68,7 +67,7 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
       guarded(async () => {
         const r = await httpCall(pools.next(), {
           method: "GET",
-          path: `/kv?start=${encodeURIComponent(key)}&limit=${count}${scanQuery.replace("?", "&")}`,
+          path: `/kv?start=${encodeURIComponent(key)}&limit=${count}${timeoutQuery && `&${timeoutQuery.slice(1)}`}`,
           timeoutMs,
         });
         return r.status === 200 ? "ok" : errorOf(r);
@@ -98,7 +97,7 @@ export function kvHttpClient(spec: ClientSpec): StoreClient {
         const expected = seen.siblings?.[0]?.value ?? null;
         const c = await httpCall(pool, {
           method: "POST",
-          path: `${kv(key)}/cas${casQuery}`,
+          path: `${kv(key)}/cas${timeoutQuery}`,
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ expected, value: Buffer.from(value).toString("base64") }),
           timeoutMs,

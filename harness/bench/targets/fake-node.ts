@@ -49,6 +49,21 @@ export async function startFakeNode(opts: { cas?: boolean } = {}): Promise<FakeN
         });
         return;
       }
+      if (url.pathname === "/kv" && req.method === "GET") {
+        // A range scan (docs/api.md): the keys from `start` on, `limit` of them.
+        const start = url.searchParams.get("start") ?? "";
+        const limit = Number(url.searchParams.get("limit") ?? 100);
+        const keys = [...data.keys()].filter((k) => k >= start).sort();
+        json(res, 200, {
+          entries: keys.slice(0, limit).map((k) => ({
+            key: encodeURIComponent(k),
+            values: [data.get(k)!.value.toString("base64")],
+            timestamps: [0],
+          })),
+          next: keys.length > limit ? `${encodeURIComponent(keys[limit - 1]!)}%00` : null,
+        });
+        return;
+      }
       const m = /^\/kv\/([^/]+)(\/cas)?$/.exec(url.pathname);
       if (!m) {
         json(res, 404, { error: "not_found", message: "no such route", definite: true });

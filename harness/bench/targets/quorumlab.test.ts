@@ -67,6 +67,23 @@ describe("reference node client (docs/api.md)", () => {
     expect(node.data.get("k")?.value.toString()).toBe("b");
   });
 
+  it("scans with GET /kv?start=&limit=, passing the timeout option, and reports errors", async () => {
+    const node = await fake();
+    const c = kvHttpClient({
+      kind: "kv-http",
+      endpoints: [node.url],
+      connections: 2,
+      timeoutMs: 5000,
+      query: { timeout: "700", r: "1" },
+    });
+    cleanups.push(() => c.close());
+    await c.insert("user 1", bytes("a"));
+    expect(await c.scan("user 1", 3)).toBe("ok");
+    expect(node.log.at(-1)).toBe("GET /kv?start=user%201&limit=3&timeout=700");
+    node.failWith = { status: 503, error: "unavailable", definite: true };
+    expect(await c.scan("user", 3)).toBe("unavailable");
+  });
+
   it("compare-and-set: ok when unchanged, conflict when another writer got there first", async () => {
     const node = await fake({ cas: true });
     const c = kvHttpClient({
