@@ -1,35 +1,18 @@
 // POST /admin/repair in the admin API core: body forms, refusals mapped to 503, no backend = 501.
 
 import { describe, expect, it } from "vitest";
-import { AdminApi, type AdminBackend } from "./admin-api.ts";
-import type { ApiResponse, Route } from "./http-types.ts";
+import type { AdminBackend } from "./admin-api.ts";
+import {
+  AdminApi,
+  callAdmin,
+  jsonBody as json,
+  stubBackend,
+  ADMIN_TOKEN as TOKEN,
+} from "./testing/admin.ts";
 
-const TOKEN = "t";
-const headers = { authorization: `Bearer ${TOKEN}` };
-
-function backend(repair?: AdminBackend["repair"]): AdminBackend {
-  const unused = () => {
-    throw new Error("not used");
-  };
-  return {
-    status: unused,
-    ring: unused,
-    members: unused,
-    localRead: unused,
-    setClockOffset: unused,
-    setPeers: unused,
-    metrics: unused,
-    ...(repair ? { repair } : {}),
-  };
-}
-
-async function call(api: AdminApi, method: string, body = ""): Promise<ApiResponse> {
-  const route: Route = api.route(method, "/admin/repair", "", headers);
-  if (route.kind === "respond") return route.response;
-  return route.handle(new TextEncoder().encode(body));
-}
-
-const json = (r: ApiResponse) => JSON.parse(String(r.body)) as Record<string, unknown>;
+const backend = (repair?: AdminBackend["repair"]) => stubBackend(repair ? { repair } : {});
+const call = (api: AdminApi, method: string, body = "") =>
+  callAdmin(api, method, "/admin/repair", body);
 
 describe("POST /admin/repair", () => {
   it("runs a round with an empty body or a peer list and answers its report", async () => {

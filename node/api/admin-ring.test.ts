@@ -1,36 +1,14 @@
 // POST/DELETE /admin/leave and POST /admin/cleanup in the admin API core: statuses and refusals.
 
 import { describe, expect, it } from "vitest";
-import { AdminApi, type AdminBackend } from "./admin-api.ts";
-import type { ApiResponse, Route } from "./http-types.ts";
+import {
+  AdminApi,
+  stubBackend as backend,
+  callAdmin as call,
+  jsonBody as json,
+  ADMIN_TOKEN as TOKEN,
+} from "./testing/admin.ts";
 
-const TOKEN = "t";
-const headers = { authorization: `Bearer ${TOKEN}` };
-
-function backend(extra: Partial<AdminBackend>): AdminBackend {
-  const unused = () => {
-    throw new Error("not used");
-  };
-  return {
-    status: unused,
-    ring: unused,
-    members: unused,
-    localRead: unused,
-    setClockOffset: unused,
-    setPeers: unused,
-    metrics: unused,
-    ...extra,
-  };
-}
-
-async function call(api: AdminApi, method: string, path: string, body = ""): Promise<ApiResponse> {
-  const route: Route = api.route(method, path, "", headers);
-  if (route.kind === "respond") return route.response;
-  if (body.length > route.maxBody) return route.tooLarge();
-  return route.handle(new TextEncoder().encode(body));
-}
-
-const json = (r: ApiResponse) => JSON.parse(String(r.body)) as Record<string, unknown>;
 const conflict = (code: string, msg: string) => Object.assign(new Error(msg), { code });
 
 describe("admin ring changes", () => {
