@@ -3,17 +3,12 @@
 // restarted), stay deleted through repair and past the tombstone grace period, and their
 // tombstones are then purged everywhere.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { type LaunchedNode, launchNode } from "../harness/runtime/launch.ts";
-import {
-  freePort,
-  type LocalCluster,
-  postJson,
-  startLocalCluster,
-} from "../harness/runtime/local-cluster.ts";
+import { describe, expect, it } from "vitest";
+import { launchNode } from "../harness/runtime/launch.ts";
+import { freePort, type LocalCluster, postJson } from "../harness/runtime/local-cluster.ts";
+import { useClusterFixture } from "../harness/runtime/testing/cluster-fixture.ts";
 import { req, waitFor } from "../harness/runtime/testing/http.ts";
 
 interface LocalState {
@@ -25,18 +20,9 @@ const decoded = (s: LocalState) =>
   s.siblings.map((x) => (x.tombstone ? null : Buffer.from(x.value!, "base64").toString()));
 
 describe("anti-entropy between node processes", () => {
-  let dir: string | undefined;
+  const fx = useClusterFixture("quorumlab-ae-");
+  const extra = fx.extra;
   let cluster: LocalCluster | undefined;
-  const extra: LaunchedNode[] = [];
-
-  afterEach(async () => {
-    await Promise.allSettled(extra.map((n) => n.stop(5_000)));
-    extra.length = 0;
-    await cluster?.stop();
-    cluster = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
 
   const token = () => cluster!.adminToken;
   const auth = () => ({ authorization: `Bearer ${token()}` });
@@ -51,11 +37,9 @@ describe("anti-entropy between node processes", () => {
   };
 
   it("restores every key of a wiped node by anti-entropy alone, and counts them", async () => {
-    dir = mkdtempSync(join(tmpdir(), "quorumlab-ae-"));
     // No periodic rounds and no read repair: only the repair asked for below can restore keys.
-    cluster = await startLocalCluster({
+    cluster = await fx.start({
       nodes: 3,
-      dir,
       fixedPorts: true,
       settings: { antiEntropyIntervalMs: 0, readRepair: "off" },
     });
@@ -70,7 +54,7 @@ describe("anti-entropy between node processes", () => {
     }
     const n3 = cluster.nodes[2]!;
     await n3.launched.stop(5_000);
-    rmSync(join(dir, "n3"), { recursive: true, force: true });
+    rmSync(join(fx.dir(), "n3"), { recursive: true, force: true });
     const again = await launchNode({ args: ["--config", n3.configFile!], logFile: n3.logFile });
     extra.push(again);
     const base = `http://${again.ready.http.host}:${again.ready.http.port}`;
@@ -117,11 +101,9 @@ describe("anti-entropy between node processes", () => {
    * replica ever hands a deleted value back while the tombstones reach n3 and are purged everywhere.
    */
   async function deleteWhileAway(away: "cut" | "killed"): Promise<void> {
-    dir = mkdtempSync(join(tmpdir(), "quorumlab-ae-"));
     const grace = 2_000;
-    cluster = await startLocalCluster({
+    cluster = await fx.start({
       nodes: 3,
-      dir,
       fixedPorts: away === "killed",
       settings: {
         antiEntropyIntervalMs: 300,

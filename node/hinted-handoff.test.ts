@@ -3,12 +3,11 @@
 // fallbacks that hold hints, strict mode refuses definitely where sloppy succeeds, and once the node
 // is back every hint is delivered and every owner holds every acknowledged write.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { type LaunchedNode, launchNode } from "../harness/runtime/launch.ts";
-import { type LocalCluster, startLocalCluster } from "../harness/runtime/local-cluster.ts";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { launchNode } from "../harness/runtime/launch.ts";
+import type { LocalCluster } from "../harness/runtime/local-cluster.ts";
+import { useClusterFixture } from "../harness/runtime/testing/cluster-fixture.ts";
 import { req, waitFor } from "../harness/runtime/testing/http.ts";
 import { TokenRing } from "./cluster/ring.ts";
 
@@ -16,25 +15,14 @@ const enc = new TextEncoder();
 const IDS = ["n1", "n2", "n3", "n4"];
 
 describe("sloppy quorum and hinted handoff between node processes", () => {
-  let dir: string | undefined;
+  const fx = useClusterFixture("quorumlab-hh-");
+  const extra = fx.extra;
   let cluster: LocalCluster | undefined;
-  const extra: LaunchedNode[] = [];
-
-  afterEach(async () => {
-    await Promise.allSettled(extra.map((n) => n.stop(5_000)));
-    extra.length = 0;
-    await cluster?.stop();
-    cluster = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
 
   it("keeps writing through a dead owner, then hands every hint over when it returns", async () => {
-    dir = mkdtempSync(join(tmpdir(), "quorumlab-hh-"));
     // No anti-entropy and no read repair: only hinted handoff can bring n2 the writes it missed.
-    cluster = await startLocalCluster({
+    cluster = await fx.start({
       nodes: 4,
-      dir,
       fixedPorts: true,
       settings: {
         gossipIntervalMs: 200,
