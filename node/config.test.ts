@@ -35,6 +35,7 @@ describe("node config", () => {
       w: 2,
       mode: "vclock",
       readRepair: "async",
+      readRepairPercent: 100,
       maxKeyBytes: 1024,
       maxValueBytes: 1048576,
       adminToken: null,
@@ -54,6 +55,8 @@ describe("node config", () => {
       "f4=localhost:1234",
       "--sync",
       "batch:5",
+      "--read-repair-percent",
+      "10",
     ]);
     expect(c).toMatchObject({
       id: "f1",
@@ -61,6 +64,7 @@ describe("node config", () => {
       r: 2,
       mode: "lww",
       sync: { kind: "batch", windowMs: 5 },
+      readRepairPercent: 10,
     });
     expect([...c.peers.entries()]).toEqual([
       ["f2", { host: "127.0.0.1", port: 9000 }],
@@ -82,6 +86,7 @@ describe("node config", () => {
       [["--id", "n1", "--http-port", "70000"], /httpPort/],
       [["--id", "n1", "--http-port", "12x"], /must be an integer/],
       [["--id", "n1", "--mode", "crdt"], /vclock, lww/],
+      [["--id", "n1", "--read-repair-percent", "101"], /readRepairPercent .* from 0 to 100/],
       [["--id", "n1", "--sync", "sometimes"], /sync must be/],
       [["--id", "n1", "--peer", "n2=nohost"], /host:port/],
       [["--id", "n1", "--peer", "n1=127.0.0.1:1"], /own id/],

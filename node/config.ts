@@ -25,6 +25,7 @@ export interface NodeConfig {
   timeoutMs: number;
   maxTimeoutMs: number;
   readRepair: ReadRepairMode;
+  readRepairPercent: number;
   maxSiblings: number;
   maxKeyBytes: number;
   maxValueBytes: number;
@@ -102,6 +103,10 @@ const SETTINGS: Record<string, Setting> = {
     help: "largest deadline a request may ask for, ms (60000)",
   },
   readRepair: { type: "string", help: "async | blocking | off (async)" },
+  readRepairPercent: {
+    type: "int",
+    help: "percent of reads that ask all N replicas; the rest ask R (100)",
+  },
   maxSiblings: {
     type: "int",
     help: "versions a write may leave on a key (100)",
@@ -315,6 +320,7 @@ export function parseNodeConfig(
     timeoutMs: int(raw, "timeoutMs", 2000, 1, 600_000),
     maxTimeoutMs: int(raw, "maxTimeoutMs", 60_000, 1, 600_000),
     readRepair: oneOf(raw, "readRepair", ["async", "blocking", "off"] as const, "async"),
+    readRepairPercent: int(raw, "readRepairPercent", 100, 0, 100),
     maxSiblings: int(raw, "maxSiblings", 100, 1, 10_000),
     maxKeyBytes: int(raw, "maxKeyBytes", 1024, 1, 65_536),
     maxValueBytes: int(raw, "maxValueBytes", 1024 * 1024, 0, 8 * 1024 * 1024),

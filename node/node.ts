@@ -182,6 +182,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
       timeoutMs: config.timeoutMs,
       maxTimeoutMs: config.maxTimeoutMs,
       readRepair: config.readRepair,
+      readRepairPercent: config.readRepairPercent,
     },
     planner: new SloppyPlanner(cluster.ring, cluster.liveness, {
       defaultMode: config.quorum,
@@ -194,6 +195,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     clock: env.clock,
     // Request deadlines: one platform timer per few milliseconds, not one per request.
     timers: requestDeadlines,
+    random: env.random,
     log,
     metrics,
     ...(hints === undefined ? {} : { hints }),

@@ -121,6 +121,14 @@ describe("options", () => {
     const batch = parseRunArgs(["--sync", "batch:5"]);
     if (batch === "help") throw new Error("unexpected help");
     expect(batch.bench).toMatchObject({ sync: "batch", syncWindowMs: 5 });
+    const set = parseRunArgs([
+      "--node-set",
+      "readRepairPercent=10",
+      "--node-set",
+      "readRepair=blocking",
+    ]);
+    if (set === "help") throw new Error("unexpected help");
+    expect(set.bench.nodeSettings).toEqual({ readRepairPercent: 10, readRepair: "blocking" });
   });
 
   it("refuses bad options with exit code 2", async () => {
@@ -131,6 +139,12 @@ describe("options", () => {
     expect(() => parseRunArgs(["--duration", "soon"])).toThrow(/not a duration/);
     expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be always, none/);
     expect(() => parseRunArgs(["--sync", "always:5"])).toThrow(/--sync must be/);
+    expect(() => parseRunArgs(["--node-set", "readRepairPercent"])).toThrow(
+      /--node-set expects key=value/,
+    );
+    // The bench's own options set these; two ways to say one thing would be one too many.
+    expect(() => parseRunArgs(["--node-set", "sync=none"])).toThrow(/use --sync for that/);
+    expect(() => parseRunArgs(["--node-set", "n=1"])).toThrow(/use --n for that/);
     expect(await main(["--rate", "-3"])).toBe(2);
     expect(await main(["--bogus"])).toBe(2);
     // compare checks its threshold as the run does (it used to take any Number()).
@@ -292,7 +306,7 @@ describe("bench.html and the summary", () => {
       "a: quorumlab/etcd throughput 3.00x (goal >= 1.5x: met); p99 4.00ms vs 5.00ms (goal no worse: met)",
     );
     expect(text).toContain(
-      "http-get: quorumlab GET R=1 / bare node:http 0.75x (goal >= 0.5x: met)",
+      "http-get: quorumlab GET R=1, read_repair=off / bare node:http 0.75x (goal >= 0.5x: met)",
     );
     const quiet = { ...report, machine: { ...report.machine, cpus: 2, loadAverage: [0.4, 1, 1] } };
     expect(summarize(quiet)).not.toContain("warning: loaded machine");
@@ -300,9 +314,9 @@ describe("bench.html and the summary", () => {
     expect(summarize(busy)).toContain(
       "warning: loaded machine — load average 6.6 at the start on 2 CPUs",
     );
-    // The cluster the GET ran on is named: a GET with N=3 still reads from three replicas.
+    // The cluster the GET ran on is named.
     expect(summarize({ ...report, options: { nodes: 3, n: 3 } })).toContain(
-      "http-get: quorumlab GET R=1 (one node of 3, N=3) / bare node:http 0.75x",
+      "http-get: quorumlab GET R=1, read_repair=off (one node of 3, N=3) / bare node:http 0.75x",
     );
   });
 });

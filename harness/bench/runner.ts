@@ -57,6 +57,8 @@ export interface BenchOptions {
   conflictMode: "vclock" | "lww";
   sync: "always" | "batch" | "periodic" | "none";
   syncWindowMs?: number;
+  /** Further node settings for every node the bench starts (`--node-set`). */
+  nodeSettings?: Record<string, string | number>;
   refEndpoints?: string[];
   seed: number;
   timeoutMs: number;
@@ -250,6 +252,7 @@ export async function runBench(
         conflictMode: opts.conflictMode,
         sync: opts.sync,
         syncWindowMs: opts.syncWindowMs,
+        ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
         refEndpoints: opts.refEndpoints,
         seed: opts.seed,
         valueSize: opts.valueSize,

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { isRunning, launchNode, stopPid } from "../runtime/launch.ts";
-import { freePort, startLocalCluster } from "../runtime/local-cluster.ts";
+import { freePort, parseNodeSettings, startLocalCluster } from "../runtime/local-cluster.ts";
 
 const DEFAULT_DIR = ".tmp/cluster";
 const STATE_FILE = "cluster.json";
@@ -68,13 +68,10 @@ async function up(argv: string[]): Promise<number> {
       `a cluster is already running in ${dir}; run \`npm run cluster -- down --dir ${values.dir}\` first`,
     );
   }
-  const settings: Record<string, string | number> = { mode: values.mode };
-  for (const s of values.set ?? []) {
-    const eq = s.indexOf("=");
-    if (eq <= 0) throw new Error(`--set expects key=value, got ${JSON.stringify(s)}`);
-    const v = s.slice(eq + 1);
-    settings[s.slice(0, eq)] = /^-?[0-9]+$/.test(v) ? Number(v) : v;
-  }
+  const settings: Record<string, string | number> = {
+    mode: values.mode,
+    ...parseNodeSettings(values.set ?? [], "--set"),
+  };
   const cluster = await startLocalCluster({
     nodes: n,
     dir,

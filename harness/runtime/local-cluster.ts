@@ -70,6 +70,21 @@ function tryListen(port: number): Promise<number | undefined> {
  * below the kernel's ephemeral range where it can be read, so that other processes binding port 0
  * meanwhile (tests, clients) cannot take it before the node binds it; else the OS's pick.
  */
+/** Node settings from `key=value` strings (`--set`, `--node-set`): integers become numbers. */
+export function parseNodeSettings(
+  pairs: readonly string[],
+  flag: string,
+): Record<string, string | number> {
+  const settings: Record<string, string | number> = {};
+  for (const s of pairs) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new Error(`${flag} expects key=value, got ${JSON.stringify(s)}`);
+    const v = s.slice(eq + 1);
+    settings[s.slice(0, eq)] = /^-?[0-9]+$/.test(v) ? Number(v) : v;
+  }
+  return settings;
+}
+
 export async function freePort(): Promise<number> {
   const range = ephemeralRange();
   if (range !== undefined && range[0] > 12_000) {

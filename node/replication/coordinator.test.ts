@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { Coordinator, type CoordinatorConfig } from "./coordinator.ts";
 import { ReplicationError } from "./errors.ts";
+import { RPC } from "./rpc.ts";
 import { bytes, SimCluster, text } from "./testing/sim-cluster.ts";
 
 function err(r: { ok: boolean; error?: unknown }): ReplicationError {
@@ -260,6 +262,95 @@ describe("read repair", () => {
     await c.settle(c.node("n1").coordinator.get(bytes("k"), { r: 3 }));
     await c.time.advance(1000);
     expect(await c.localValues("n3", "k")).toEqual([]);
+  });
+});
+
+describe("how many replicas a read asks", () => {
+  const gets = (c: SimCluster, from: string) =>
+    c.net.deliveries.filter((d) => d.method === RPC.get && d.from === from).map((d) => d.to);
+  /** The first replica other than `self` in the key's preference list: a read asks it second. */
+  const nextReplica = (c: SimCluster, key: string, self: string) =>
+    c.ring.preferenceList(bytes(key), 3).find((x) => x !== self)!;
+
+  async function written(config: Partial<CoordinatorConfig> = {}) {
+    const c = new SimCluster({ config });
+    expect((await c.settle(c.node("n1").coordinator.put(bytes("k"), bytes("v"), null))).ok).toBe(
+      true,
+    );
+    await c.time.advance(10);
+    c.net.deliveries.length = 0;
+    return c;
+  }
+
+  it("all N by default, whatever R is", async () => {
+    const c = await written();
+    expect(values(await c.settle(c.node("n2").coordinator.get(bytes("k"), { r: 1 })))).toEqual([
+      "v",
+    ]);
+    await c.time.advance(10);
+    expect(gets(c, "n2").sort()).toEqual(["n1", "n3"]);
+  });
+
+  it("without read repair, R=1 answers from this node's own copy and asks nobody", async () => {
+    const c = await written({ readRepair: "off" });
+    for (const id of ["n1", "n2", "n3"]) {
+      const r = await c.settle(c.node(id).coordinator.get(bytes("k"), { r: 1 }));
+      expect(values(r)).toEqual(["v"]);
+    }
+    await c.time.advance(100);
+    expect(c.net.deliveries.filter((d) => d.method === RPC.get)).toEqual([]);
+  });
+
+  it("without read repair, R=2 asks one other replica: the next in preference order", async () => {
+    const c = await written({ readRepair: "off" });
+    await c.settle(c.node("n1").coordinator.get(bytes("k")));
+    await c.time.advance(100);
+    expect(gets(c, "n1")).toEqual([nextReplica(c, "k", "n1")]);
+  });
+
+  it("asks the held-back replica at once when an asked one fails", async () => {
+    const c = await written({ readRepair: "off" });
+    const next = nextReplica(c, "k", "n1");
+    c.net.setFaults("n1", next, { unreachable: true });
+    const t0 = c.time.monotonic();
+    expect(values(await c.settle(c.node("n1").coordinator.get(bytes("k"))))).toEqual(["v"]);
+    expect(c.time.monotonic() - t0).toBeLessThan(Coordinator.SPECULATIVE_READ_MS);
+    expect(gets(c, "n1")).toEqual([["n2", "n3"].find((x) => x !== next)]);
+  });
+
+  it("asks the held-back replica after the speculative delay when an asked one is slow", async () => {
+    const c = await written({ readRepair: "off" });
+    const next = nextReplica(c, "k", "n1");
+    c.net.setFaults("n1", next, { delayMs: [500, 500] });
+    const t0 = c.time.monotonic();
+    expect(values(await c.settle(c.node("n1").coordinator.get(bytes("k"))))).toEqual(["v"]);
+    const took = c.time.monotonic() - t0;
+    expect(took).toBeGreaterThanOrEqual(Coordinator.SPECULATIVE_READ_MS);
+    expect(took).toBeLessThan(500);
+  });
+
+  it("readRepairPercent 0: a read asks R, and still repairs the stale copy among them", async () => {
+    const c = new SimCluster({ config: { readRepairPercent: 0 } });
+    c.net.isolate("n1");
+    const w = await c.settle(c.node("n2").coordinator.put(bytes("k"), bytes("v"), null));
+    expect(w.ok).toBe(true);
+    c.net.heal();
+    expect(await c.localValues("n1", "k")).toEqual([]);
+    c.net.deliveries.length = 0;
+    expect(values(await c.settle(c.node("n1").coordinator.get(bytes("k"))))).toEqual(["v"]);
+    await c.time.advance(100);
+    expect(gets(c, "n1")).toEqual([nextReplica(c, "k", "n1")]);
+    expect(await c.localValues("n1", "k")).toEqual(["v"]);
+  });
+
+  it("readRepairPercent 30: about that share of reads ask every replica", async () => {
+    const c = await written({ readRepairPercent: 30 });
+    const reads = 400;
+    for (let i = 0; i < reads; i++) await c.settle(c.node("n1").coordinator.get(bytes("k")));
+    await c.time.advance(100);
+    const all = gets(c, "n1").length - reads; // each read asks one other; the full ones two
+    expect(all).toBeGreaterThan(reads * 0.2);
+    expect(all).toBeLessThan(reads * 0.4);
   });
 });
 

@@ -3,7 +3,7 @@
 // failure whether the operation certainly did not happen (definite) or may have (indefinite).
 
 import { type NodeId, RpcError, type RpcTransport } from "../cluster/types.ts";
-import type { Clock, Logger, TimerHandle, Timers } from "../env/env.ts";
+import type { Clock, Logger, Random, TimerHandle, Timers } from "../env/env.ts";
 import { CausalContext } from "./causal.ts";
 import { CodecError, keyString } from "./codec.ts";
 import { BadContextError, decodeContextToken, encodeContextToken } from "./context-token.ts";
@@ -66,6 +66,10 @@ export interface CoordinatorConfig {
   /** Longest deadline a request may ask for, ms. */
   readonly maxTimeoutMs: number;
   readonly readRepair: ReadRepairMode;
+  /** Percent of reads (0–100) that ask all N replicas, so read repair sees every copy, as Dynamo
+   * and Riak do for every read; the others ask R (this node first when it owns the key), as
+   * Cassandra does, with a speculative retry. Absent: 100. A read with read repair off asks R. */
+  readonly readRepairPercent?: number;
 }
 
 /** What the coordinator reports for /metrics. Every method must be cheap: it is on the hot path. */
@@ -97,6 +101,8 @@ export interface CoordinatorDeps {
   readonly replica: LocalReplica;
   readonly clock: Clock;
   readonly timers: Timers;
+  /** Decides which reads ask all N replicas (`readRepairPercent` below 100). */
+  readonly random?: Random;
   readonly log: Logger;
   readonly metrics?: ReplicationMetrics;
   /** Hinted handoff (undefined: this node refuses hints). */
@@ -148,6 +154,9 @@ export class Coordinator {
   /** Set once this node left the cluster: it coordinates nothing more. */
   private retired: string | undefined;
   static readonly MAX_REPAIRS_IN_FLIGHT = 1024;
+  /** A read without read repair asks only R replicas; it asks the others too when R have not
+   * answered within this many ms (speculative retry) or when one of them fails. */
+  static readonly SPECULATIVE_READ_MS = 20;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.cfg = deps.config;
@@ -342,8 +351,15 @@ export class Coordinator {
     // owners are read-repaired.
     const notOwners = new Set<NodeId>(plan.hintFor.keys());
     const stand = this.standIns(plan, deadline);
+    const repair = opts.readRepair ?? this.cfg.readRepair;
+    // Replicas beyond R are asked only so read repair can compare their copies: without read
+    // repair, or on the reads that `readRepairPercent` leaves out, ask R (this node first when it
+    // owns the key), and the rest only if those fall short.
+    const [first, held] = this.askAll(repair, r, plan.targets.length)
+      ? [plan.targets, []]
+      : readOrder(plan, r, this.cfg.self);
     const round = new QuorumRound(
-      plan.targets,
+      first,
       (node) =>
         stand(
           node,
@@ -352,6 +368,7 @@ export class Coordinator {
         ),
       this.deps.timers,
       timeoutMs,
+      held.length > 0 ? { nodes: held, afterMs: Coordinator.SPECULATIVE_READ_MS } : undefined,
     );
     const outcome = await round.wait(r);
     if (outcome !== "met") {
@@ -364,7 +381,6 @@ export class Coordinator {
       merged = mergeMaybe(merged, rep.value);
       replied.push(rep.node);
     }
-    const repair = opts.readRepair ?? this.cfg.readRepair;
     if (repair !== "off") {
       const already = notOwners;
       if (repair === "blocking" && merged !== undefined) {
@@ -376,6 +392,15 @@ export class Coordinator {
       this.repairLater(key, round, already);
     }
     return { view: clientView(merged, this.cfg.mode), merged, replied };
+  }
+
+  private askAll(repair: ReadRepairMode, r: number, targets: number): boolean {
+    if (repair === "off") return false;
+    if (r >= targets) return true;
+    const percent = this.cfg.readRepairPercent ?? 100;
+    if (percent >= 100) return true;
+    if (percent <= 0 || this.deps.random === undefined) return false;
+    return this.deps.random.next() * 100 < percent;
   }
 
   private readReplica(
@@ -813,6 +838,23 @@ class NotOwnerError extends ReplicationError {
 }
 
 /** Replicas among the replies that lack part of `merged` (an absent reply lacks all of it). */
+/** A read's first R replicas and the ones it holds back: this node first when it owns the key (a
+ * local read costs no round trip), then those believed alive, in preference order. */
+export function readOrder(
+  plan: ReplicaPlan,
+  r: number,
+  self: NodeId,
+): [first: readonly NodeId[], held: readonly NodeId[]] {
+  const alive = new Set(plan.alive);
+  const rank = (node: NodeId) =>
+    node === self && !plan.hintFor.has(node) ? 0 : alive.has(node) ? 1 : 2;
+  const order = plan.targets
+    .map((node, i) => ({ node, i, rank: rank(node) }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+    .map((x) => x.node);
+  return [order.slice(0, r), order.slice(r)];
+}
+
 export function staleReplicas(
   replies: readonly ReplicaReply<Versions | undefined>[],
   merged: Versions,

@@ -1,6 +1,8 @@
 // One round of parallel calls to a key's replicas: wait for a quorum of successes, notice early when
 // a quorum has become impossible, and keep collecting late replies (for read repair) until a
-// deadline.
+// deadline. A round may hold some replicas back (a read without read repair asks only R): it calls
+// them only when a quorum is no longer possible without them, or after a delay (speculative
+// retry, as Cassandra does), so one slow or failed replica costs a delay, not the answer.
 
 import { RpcError } from "../cluster/types.ts";
 import type { TimerHandle, Timers } from "../env/env.ts";
@@ -17,6 +19,13 @@ export type ReplicaReply<T> =
 
 export type QuorumOutcome = "met" | "impossible" | "deadline";
 
+/** Replicas a round calls only if it needs them (see the file comment). */
+export interface HeldBack {
+  readonly nodes: readonly string[];
+  /** Call them all if the quorum is not met this long after the round started, ms. */
+  readonly afterMs: number;
+}
+
 export class QuorumRound<T> {
   readonly replies: ReplicaReply<T>[] = [];
   private successes = 0;
@@ -24,41 +33,75 @@ export class QuorumRound<T> {
   private waiters: (() => void)[] = [];
   private expired = false;
   private readonly timer: TimerHandle;
+  /** Replicas not called yet (empty once released or given up). */
+  private held: readonly string[];
+  private speculation: TimerHandle | undefined;
 
   constructor(
     readonly targets: readonly string[],
-    call: (node: string) => Promise<T>,
+    private readonly call: (node: string) => Promise<T>,
     timers: Timers,
     timeoutMs: number,
+    heldBack?: HeldBack,
   ) {
-    this.pendingCalls = targets.length;
+    this.pendingCalls = 0;
+    this.held = heldBack?.nodes ?? [];
     this.timer = timers.after(timeoutMs, () => {
       this.expired = true;
+      this.speculation?.cancel();
       this.wake();
     });
-    for (const node of targets) {
-      let p: Promise<T>;
-      try {
-        p = call(node);
-      } catch (e) {
-        p = Promise.reject(e);
-      }
-      p.then(
-        (value) => this.settle({ node, ok: true, value }),
-        (e: unknown) => {
-          const error = e instanceof Error ? e : new Error(String(e));
-          // Only the transport can know a request never left; anything else may have been applied.
-          const sent = e instanceof RpcError ? e.sent : true;
-          this.settle({ node, ok: false, error, sent });
-        },
-      );
+    if (this.held.length > 0) {
+      this.speculation = timers.after(heldBack!.afterMs, () => {
+        this.speculation = undefined;
+        this.release();
+      });
     }
+    for (const node of targets) this.start(node);
+  }
+
+  private start(node: string): void {
+    this.pendingCalls++;
+    let p: Promise<T>;
+    try {
+      p = this.call(node);
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (value) => this.settle({ node, ok: true, value }),
+      (e: unknown) => {
+        const error = e instanceof Error ? e : new Error(String(e));
+        // Only the transport can know a request never left; anything else may have been applied.
+        const sent = e instanceof RpcError ? e.sent : true;
+        this.settle({ node, ok: false, error, sent });
+      },
+    );
+  }
+
+  /** Calls the held-back replicas (once). */
+  private release(): void {
+    if (this.expired || this.held.length === 0) return;
+    const nodes = this.held;
+    this.held = [];
+    this.speculation?.cancel();
+    this.speculation = undefined;
+    for (const node of nodes) this.start(node);
+  }
+
+  /** The quorum is met: the held-back replicas are not needed. */
+  private giveUpHeld(): void {
+    if (this.held.length === 0) return;
+    this.held = [];
+    this.speculation?.cancel();
+    this.speculation = undefined;
+    if (this.pendingCalls === 0) this.timer.cancel();
   }
 
   private settle(reply: ReplicaReply<T>): void {
     if (this.expired) return; // late: the round is over, and the caller has already decided
     this.pendingCalls--;
-    if (this.pendingCalls === 0) this.timer.cancel();
+    if (this.pendingCalls === 0 && this.held.length === 0) this.timer.cancel();
     if (reply.ok) this.successes++;
     this.replies.push(reply);
     this.wake();
@@ -90,9 +133,16 @@ export class QuorumRound<T> {
   /** Resolves once `needed` calls succeeded, or too many failed for that, or the deadline passed. */
   async wait(needed: number): Promise<QuorumOutcome> {
     for (;;) {
-      if (this.successes >= needed) return "met";
+      if (this.successes >= needed) {
+        this.giveUpHeld();
+        return "met";
+      }
       if (this.expired) return "deadline";
-      if (this.successes + this.pendingCalls < needed) return "impossible";
+      if (this.successes + this.pendingCalls < needed) {
+        if (this.held.length === 0) return "impossible";
+        this.release();
+        continue;
+      }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }

@@ -147,7 +147,7 @@ describe("quorumlab target", () => {
       query: { r: "1", consistency: "quorum" },
     });
     const raw = await running.rawGet!("http-get-1", bytes("v"));
-    expect(raw.url).toBe(`${a.url}/kv/http-get-1?r=1`);
+    expect(raw.url).toBe(`${a.url}/kv/http-get-1?r=1&read_repair=off`);
     // The key was written once, on every replica, before the read is fired.
     expect(a.log).toContain("PUT /kv/http-get-1?consistency=all");
     // Requests spread over both nodes.
@@ -234,14 +234,24 @@ export async function startLocalCluster(opts) {
       syncWindowMs: 5,
       conflictMode: "lww",
       seed: 4,
+      nodeSettings: { readRepairPercent: 10 },
     });
     const running = await t.start(opts);
     const mod = (await import(new URL("local-cluster.ts", runtime).href)) as { calls: unknown[] };
     expect(mod.calls[0]).toMatchObject({
       nodes: 3,
       dir: opts.workDir,
-      settings: { n: 3, r: 2, w: 2, sync: "batch:5", mode: "lww", seed: 4 },
+      settings: {
+        n: 3,
+        r: 2,
+        w: 2,
+        sync: "batch:5",
+        mode: "lww",
+        seed: 4,
+        readRepairPercent: 10,
+      },
     });
+    expect(running.config).toMatchObject({ nodeSettings: { readRepairPercent: 10 } });
     expect(running.client(3, 1000).endpoints).toHaveLength(3);
     await running.stop();
     expect(mod.calls.at(-1)).toBe("stopped");

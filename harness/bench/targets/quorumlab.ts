@@ -16,6 +16,8 @@ export interface RefClusterRequest {
   sync: TargetOptions["sync"];
   syncWindowMs?: number;
   conflictMode: TargetOptions["conflictMode"];
+  /** Further node settings (`--node-set`). */
+  settings?: Record<string, string | number>;
   dataDir: string;
   seed: number;
   /** Options for Node.js in every node process (profiling: `--cpu-prof --cpu-prof-dir <dir>`). */
@@ -59,6 +61,7 @@ export function nodeSync(sync: TargetOptions["sync"], windowMs?: number): string
 export function localClusterLauncher(mod: LocalClusterModule): RefLauncher {
   return async (req) => {
     const settings: Record<string, string | number> = {
+      ...req.settings,
       n: req.n,
       sync: nodeSync(req.sync, req.syncWindowMs),
       mode: req.conflictMode,
@@ -173,6 +176,7 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           sync: opts.sync,
           syncWindowMs: opts.syncWindowMs,
           conflictMode: opts.conflictMode,
+          ...(opts.nodeSettings ? { settings: opts.nodeSettings } : {}),
           dataDir: opts.workDir,
           seed: opts.seed,
           nodeArgs: opts.nodeArgs,
@@ -218,6 +222,7 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           consistency: opts.consistency ?? "default",
           sync: nodeSync(opts.sync, opts.syncWindowMs),
           conflictMode: opts.conflictMode,
+          ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
         },
         client: (connections, timeoutMs) => ({
           kind: "kv-http",
@@ -226,8 +231,10 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           timeoutMs,
           query,
         }),
-        // A single node's GET with R=1: the HTTP-ceiling comparison of issue 3. The key is
+        // A single node's GET with R=1: the HTTP-ceiling comparison of issues 3 and 9. The key is
         // written once on every replica first, so the read finds one version wherever it lands.
+        // Without read repair a read asks only R replicas, so this node answers from its own copy
+        // (it owns the key when N is the cluster size) and the figure is the node's request path.
         rawGet: async (key, value) => {
           const url = `${cluster.endpoints[0]}/kv/${encodeURIComponent(key)}`;
           const res = await fetch(`${url}?consistency=all`, {
@@ -238,7 +245,7 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           });
           await res.arrayBuffer();
           if (res.status !== 204) throw new Error(`PUT ${url} answered ${res.status}`);
-          return { url: `${url}?r=1`, method: "GET" };
+          return { url: `${url}?r=1&read_repair=off`, method: "GET" };
         },
         pids: () => cluster.pids ?? [],
         stop: () => cluster.stop(),

@@ -24,6 +24,8 @@ export interface TargetOptions {
   /** The window of `batch` / the period of `periodic`, ms (node defaults: 2 and 10000, as
    * Cassandra's). */
   syncWindowMs?: number;
+  /** Further settings for every reference node the bench starts (`--node-set`, docs/node.md). */
+  nodeSettings?: Record<string, string | number>;
   /** An already running reference cluster (client URLs); then nothing is started or stopped. */
   refEndpoints?: string[];
   seed: number;

@@ -109,6 +109,7 @@ export class SimCluster {
         replica,
         clock: this.time,
         timers: this.time,
+        random: new SeededRandom((opts.seed ?? 1) * 31 + ids.indexOf(id)),
         log: silentLogger,
         ...(opts.sloppy === undefined ? {} : { hints: this.hintHolder(id) }),
       });
