@@ -79,6 +79,30 @@ describe("memtable", () => {
     );
   });
 
+  it("finds every key through its hash index as it grows, keys sharing a long prefix", () => {
+    const m = new Memtable();
+    const key = (i: number) => new TextEncoder().encode(`user:0000:${i * 7919}`);
+    const value = (i: number, round: number) => new TextEncoder().encode(`${i}/${round}`);
+    const o = out();
+    let seq = 1;
+    for (let round = 0; round < 2; round++) {
+      // 20,000 keys: the index doubles several times; the second round overwrites in place.
+      for (let i = 0; i < 20_000; i++) put(m, seq++, key(i), value(i, round));
+      expect(m.entries).toBe(20_000);
+      for (let i = 0; i < 20_000; i += 13) {
+        expect(m.get(key(i), o)).toBe(LOOKUP_FOUND);
+        expect(new TextDecoder().decode(o.buf.subarray(o.off, o.off + o.len))).toBe(
+          `${i}/${round}`,
+        );
+      }
+      for (let i = 20_000; i < 20_500; i++) expect(m.get(key(i), o)).not.toBe(LOOKUP_FOUND);
+    }
+    // The skip list still holds each key once, in order.
+    const rows = collect(m);
+    expect(rows).toHaveLength(20_000);
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]![0] < rows[i]![0]).toBe(true);
+  });
+
   it("seeks to the first key at or after a target", () => {
     const m = new Memtable();
     for (const [i, k] of ["b", "d", "f"].entries()) put(m, i + 1, Buffer.from(k), Buffer.from("v"));

@@ -6,9 +6,12 @@
 // place, and keeps the old version on a side list only while a snapshot (an open scan) might
 // still need it.
 //
-// A skip-list search is a chain of dependent cache misses. Two things keep it cheap: each node's
-// first four key bytes sit in a compact array, so most comparisons never touch the arena; and a
-// small Bloom filter answers "not here" for most point lookups without searching at all.
+// A skip-list search is a chain of dependent cache misses. Three things keep point lookups cheap:
+// a small Bloom filter answers "not here" for most absent keys without searching at all; a hash
+// index (open addressing over the Bloom filter's first hash) finds a present key, and the node an
+// overwrite replaces, in one or two probes and one key comparison; and when the skip list must be
+// searched (range seeks, inserting a new key) each node's first four key bytes sit in a compact
+// array, so comparisons of keys that differ early never touch the arena.
 
 import { BLOOM_SEED_1, BLOOM_SEED_2, type BloomProbe, murmur3 } from "./bloom.ts";
 import { compareRange, copyBytes } from "./coding.ts";
@@ -81,6 +84,10 @@ export class Memtable {
 
   private readonly bloom: Uint8Array;
   private readonly bloomMask: number;
+  /** Hash index: node numbers by the key's first Bloom hash, linear probing, 0 = empty slot.
+   * At most half full. */
+  private slots = new Int32Array(2048);
+  private slotMask = 2047;
 
   /** `expectedBytes` sizes the lookup filter (about one bit per byte the memtable may hold). */
   constructor(expectedBytes = 4 * 1024 * 1024) {
@@ -223,6 +230,39 @@ export class Memtable {
     return true;
   }
 
+  /** The node holding this key (found through the hash index), or 0. `h1` is the key's first
+   * Bloom hash. */
+  private indexed(h1: number, key: Uint8Array, off: number, len: number): number {
+    const mask = this.slotMask;
+    const slots = this.slots;
+    for (let i = h1 & mask; ; i = (i + 1) & mask) {
+      const n = slots[i]!;
+      if (n === 0) return 0;
+      if (this.kLen[n] === len && this.cmpNode(n, key, off, len) === 0) return n;
+    }
+  }
+
+  private index(h1: number, n: number): void {
+    if (2 * (this.entries + 1) > this.slots.length) this.rehash(this.slots.length * 2);
+    const mask = this.slotMask;
+    let i = h1 & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = n;
+  }
+
+  private rehash(size: number): void {
+    const old = this.slots;
+    this.slots = new Int32Array(size);
+    this.slotMask = size - 1;
+    for (const n of old) {
+      if (n === 0) continue;
+      const h = murmur3(this.chunks[this.kChunk[n]!]!, this.kOff[n]!, this.kLen[n]!, BLOOM_SEED_1);
+      let i = h & this.slotMask;
+      while (this.slots[i] !== 0) i = (i + 1) & this.slotMask;
+      this.slots[i] = n;
+    }
+  }
+
   /** Applies one put or tombstone. The key and value are copied from the given ranges. */
   apply(
     seq: number,
@@ -235,8 +275,9 @@ export class Memtable {
     deletedAt: number,
   ): void {
     if (seq > this.maxSeq) this.maxSeq = seq;
-    const found = this.findGreaterOrEqual(src, keyOff, keyLen, true);
-    if (found !== 0 && this.cmpNode(found, src, keyOff, keyLen) === 0) {
+    const h1 = murmur3(src, keyOff, keyLen, BLOOM_SEED_1);
+    const found = this.indexed(h1, src, keyOff, keyLen);
+    if (found !== 0) {
       if (this.retainVersions) {
         this.older ??= new Map();
         let list = this.older.get(found);
@@ -263,6 +304,7 @@ export class Memtable {
       this.delAt[found] = deletedAt;
       return;
     }
+    this.findGreaterOrEqual(src, keyOff, keyLen, true);
     const h = this.randomHeight();
     if (h > this.height) {
       for (let l = this.height; l < h; l++) this.prev[l] = 0;
@@ -278,10 +320,8 @@ export class Memtable {
     this.kOff[n] = at;
     this.kLen[n] = keyLen;
     this.kPrefix[n] = keyPrefix(src, keyOff, keyLen);
-    this.bloomAdd(
-      murmur3(src, keyOff, keyLen, BLOOM_SEED_1),
-      murmur3(src, keyOff, keyLen, BLOOM_SEED_2),
-    );
+    this.bloomAdd(h1, murmur3(src, keyOff, keyLen, BLOOM_SEED_2));
+    this.index(h1, n);
     this.vChunk[n] = c;
     this.vOff[n] = at + keyLen;
     this.vLen[n] = valLen;
@@ -304,8 +344,9 @@ export class Memtable {
    * range of the arena: copy before handing them out). */
   get(key: Uint8Array, out: MemLookup, probe?: BloomProbe): number {
     if (probe !== undefined && !this.mayContain(probe)) return LOOKUP_MISSING;
-    const n = this.findGreaterOrEqual(key, 0, key.length, false);
-    if (n === 0 || this.cmpNode(n, key, 0, key.length) !== 0) return LOOKUP_MISSING;
+    const h1 = probe !== undefined ? probe.h1 : murmur3(key, 0, key.length, BLOOM_SEED_1);
+    const n = this.indexed(h1, key, 0, key.length);
+    if (n === 0) return LOOKUP_MISSING;
     out.kind = this.kinds[n] as EntryKind;
     out.buf = this.chunks[this.vChunk[n]!]!;
     out.off = this.vOff[n]!;
