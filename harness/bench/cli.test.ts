@@ -145,6 +145,10 @@ describe("options", () => {
     // The bench's own options set these; two ways to say one thing would be one too many.
     expect(() => parseRunArgs(["--node-set", "sync=none"])).toThrow(/use --sync for that/);
     expect(() => parseRunArgs(["--node-set", "n=1"])).toThrow(/use --n for that/);
+    expect(() => parseRunArgs(["--node-set", "dataDir=/x"])).toThrow(/sets dataDir for each node/);
+    expect(() =>
+      parseRunArgs(["--node-set", "readRepair=off", "--ref-endpoints", "http://127.0.0.1:1"]),
+    ).toThrow(/with --ref-endpoints/);
     expect(await main(["--rate", "-3"])).toBe(2);
     expect(await main(["--bogus"])).toBe(2);
     // compare checks its threshold as the run does (it used to take any Number()).

@@ -226,6 +226,10 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
     ...(values.profile ? { profileDir: values.profile } : {}),
   };
   if (bench.durationMs < 100) throw new UsageError("--duration must be at least 100ms");
+  if (bench.nodeSettings && bench.refEndpoints)
+    throw new UsageError(
+      "--node-set applies to the cluster the bench starts; with --ref-endpoints set them when starting it",
+    );
   return {
     bench,
     out: values.out ?? path.join("store", "bench"),

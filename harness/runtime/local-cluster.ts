@@ -65,11 +65,9 @@ function tryListen(port: number): Promise<number | undefined> {
   });
 }
 
-/**
- * A loopback port that was free a moment ago, for a node started later on a fixed port. Picked
- * below the kernel's ephemeral range where it can be read, so that other processes binding port 0
- * meanwhile (tests, clients) cannot take it before the node binds it; else the OS's pick.
- */
+/** Settings the launcher gives each node itself: one value for all nodes would break them. */
+const PER_NODE_SETTINGS = ["id", "host", "httpPort", "peerPort", "dataDir", "adminToken", "peers"];
+
 /** Node settings from `key=value` strings (`--set`, `--node-set`): integers become numbers. */
 export function parseNodeSettings(
   pairs: readonly string[],
@@ -79,12 +77,20 @@ export function parseNodeSettings(
   for (const s of pairs) {
     const eq = s.indexOf("=");
     if (eq <= 0) throw new Error(`${flag} expects key=value, got ${JSON.stringify(s)}`);
+    const key = s.slice(0, eq);
+    if (PER_NODE_SETTINGS.includes(key))
+      throw new Error(`${flag} ${key}=...: the launcher sets ${key} for each node`);
     const v = s.slice(eq + 1);
-    settings[s.slice(0, eq)] = /^-?[0-9]+$/.test(v) ? Number(v) : v;
+    settings[key] = /^-?[0-9]+$/.test(v) ? Number(v) : v;
   }
   return settings;
 }
 
+/**
+ * A loopback port that was free a moment ago, for a node started later on a fixed port. Picked
+ * below the kernel's ephemeral range where it can be read, so that other processes binding port 0
+ * meanwhile (tests, clients) cannot take it before the node binds it; else the OS's pick.
+ */
 export async function freePort(): Promise<number> {
   const range = ephemeralRange();
   if (range !== undefined && range[0] > 12_000) {

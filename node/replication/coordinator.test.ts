@@ -329,6 +329,14 @@ describe("how many replicas a read asks", () => {
     expect(took).toBeLessThan(500);
   });
 
+  it("a deadline shorter than the speculative delay still leaves time to ask the others", async () => {
+    const c = await written({ readRepair: "off" });
+    const next = nextReplica(c, "k", "n1");
+    c.net.setFaults("n1", next, { delayMs: [500, 500] });
+    const r = await c.settle(c.node("n1").coordinator.get(bytes("k"), { timeoutMs: 12 }));
+    expect(values(r)).toEqual(["v"]);
+  });
+
   it("readRepairPercent 0: a read asks R, and still repairs the stale copy among them", async () => {
     const c = new SimCluster({ config: { readRepairPercent: 0 } });
     c.net.isolate("n1");

@@ -358,17 +358,24 @@ export class Coordinator {
     const [first, held] = this.askAll(repair, r, plan.targets.length)
       ? [plan.targets, []]
       : readOrder(plan, r, this.cfg.self);
+    const read = (to: NodeId) =>
+      this.readReplica(to, key, Math.max(1, deadline - this.deps.clock.monotonic()));
+    // While replicas are held back, a first replica that cannot be reached fails the call (so the
+    // held-back owners are asked) instead of handing it to a spare, which would answer from hints
+    // alone. Held-back replicas, once asked, may still be stood in for.
+    const firstSet = new Set(held.length > 0 ? first : []);
     const round = new QuorumRound(
       first,
-      (node) =>
-        stand(
-          node,
-          (to) => this.readReplica(to, key, Math.max(1, deadline - this.deps.clock.monotonic())),
-          () => notOwners.add(node),
-        ),
+      (node) => (firstSet.has(node) ? read(node) : stand(node, read, () => notOwners.add(node))),
       this.deps.timers,
       timeoutMs,
-      held.length > 0 ? { nodes: held, afterMs: Coordinator.SPECULATIVE_READ_MS } : undefined,
+      held.length > 0
+        ? {
+            nodes: held,
+            // Never later than half the deadline, so a slow first replica cannot cost the answer.
+            afterMs: Math.min(Coordinator.SPECULATIVE_READ_MS, Math.floor(timeoutMs / 2)),
+          }
+        : undefined,
     );
     const outcome = await round.wait(r);
     if (outcome !== "met") {
@@ -399,8 +406,8 @@ export class Coordinator {
     if (r >= targets) return true;
     const percent = this.cfg.readRepairPercent ?? 100;
     if (percent >= 100) return true;
-    if (percent <= 0 || this.deps.random === undefined) return false;
-    return this.deps.random.next() * 100 < percent;
+    if (percent <= 0) return false;
+    return (this.deps.random?.next() ?? Math.random()) * 100 < percent;
   }
 
   private readReplica(
@@ -803,9 +810,12 @@ export class Coordinator {
     const code: ReplicationErrorCode = deadline ? "timeout" : "unavailable";
     const got = round.succeeded;
     if (op === "read") {
+      const notAsked = round.held;
+      const asked = plan.targets.filter((t) => !notAsked.includes(t));
       return new ReplicationError(
         code,
-        `${op} got ${got} of the ${need} replies it needs (${name}=${need}) from ${plan.targets.join(", ")}: ${detail}`,
+        `${op} got ${got} of the ${need} replies it needs (${name}=${need}) from ${asked.join(", ")}: ${detail}` +
+          (notAsked.length > 0 ? ` (not asked yet: ${notAsked.join(", ")})` : ""),
         true,
       );
     }
@@ -837,9 +847,10 @@ class NotOwnerError extends ReplicationError {
   }
 }
 
-/** Replicas among the replies that lack part of `merged` (an absent reply lacks all of it). */
 /** A read's first R replicas and the ones it holds back: this node first when it owns the key (a
- * local read costs no round trip), then those believed alive, in preference order. */
+ * local read costs no round trip), then the other owners believed alive, then fallbacks (which
+ * hold only the hints written while an owner was down), then owners believed down; each in
+ * preference order. */
 export function readOrder(
   plan: ReplicaPlan,
   r: number,
@@ -847,7 +858,7 @@ export function readOrder(
 ): [first: readonly NodeId[], held: readonly NodeId[]] {
   const alive = new Set(plan.alive);
   const rank = (node: NodeId) =>
-    node === self && !plan.hintFor.has(node) ? 0 : alive.has(node) ? 1 : 2;
+    !alive.has(node) ? 3 : plan.hintFor.has(node) ? 2 : node === self ? 0 : 1;
   const order = plan.targets
     .map((node, i) => ({ node, i, rank: rank(node) }))
     .sort((a, b) => a.rank - b.rank || a.i - b.i)
@@ -855,6 +866,7 @@ export function readOrder(
   return [order.slice(0, r), order.slice(r)];
 }
 
+/** Replicas among the replies that lack part of `merged` (an absent reply lacks all of it). */
 export function staleReplicas(
   replies: readonly ReplicaReply<Versions | undefined>[],
   merged: Versions,

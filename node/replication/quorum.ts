@@ -34,7 +34,7 @@ export class QuorumRound<T> {
   private expired = false;
   private readonly timer: TimerHandle;
   /** Replicas not called yet (empty once released or given up). */
-  private held: readonly string[];
+  private heldNodes: readonly string[];
   private speculation: TimerHandle | undefined;
 
   constructor(
@@ -45,13 +45,13 @@ export class QuorumRound<T> {
     heldBack?: HeldBack,
   ) {
     this.pendingCalls = 0;
-    this.held = heldBack?.nodes ?? [];
+    this.heldNodes = heldBack?.nodes ?? [];
     this.timer = timers.after(timeoutMs, () => {
       this.expired = true;
       this.speculation?.cancel();
       this.wake();
     });
-    if (this.held.length > 0) {
+    if (this.heldNodes.length > 0) {
       this.speculation = timers.after(heldBack!.afterMs, () => {
         this.speculation = undefined;
         this.release();
@@ -81,9 +81,9 @@ export class QuorumRound<T> {
 
   /** Calls the held-back replicas (once). */
   private release(): void {
-    if (this.expired || this.held.length === 0) return;
-    const nodes = this.held;
-    this.held = [];
+    if (this.expired || this.heldNodes.length === 0) return;
+    const nodes = this.heldNodes;
+    this.heldNodes = [];
     this.speculation?.cancel();
     this.speculation = undefined;
     for (const node of nodes) this.start(node);
@@ -91,8 +91,8 @@ export class QuorumRound<T> {
 
   /** The quorum is met: the held-back replicas are not needed. */
   private giveUpHeld(): void {
-    if (this.held.length === 0) return;
-    this.held = [];
+    if (this.heldNodes.length === 0) return;
+    this.heldNodes = [];
     this.speculation?.cancel();
     this.speculation = undefined;
     if (this.pendingCalls === 0) this.timer.cancel();
@@ -101,7 +101,7 @@ export class QuorumRound<T> {
   private settle(reply: ReplicaReply<T>): void {
     if (this.expired) return; // late: the round is over, and the caller has already decided
     this.pendingCalls--;
-    if (this.pendingCalls === 0 && this.held.length === 0) this.timer.cancel();
+    if (this.pendingCalls === 0 && this.heldNodes.length === 0) this.timer.cancel();
     if (reply.ok) this.successes++;
     this.replies.push(reply);
     this.wake();
@@ -111,6 +111,11 @@ export class QuorumRound<T> {
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
+  }
+
+  /** Held-back replicas that have not been called (none once the quorum is met). */
+  get held(): readonly string[] {
+    return this.heldNodes;
   }
 
   get pending(): number {
@@ -139,7 +144,7 @@ export class QuorumRound<T> {
       }
       if (this.expired) return "deadline";
       if (this.successes + this.pendingCalls < needed) {
-        if (this.held.length === 0) return "impossible";
+        if (this.heldNodes.length === 0) return "impossible";
         this.release();
         continue;
       }

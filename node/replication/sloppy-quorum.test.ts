@@ -126,6 +126,39 @@ describe("sloppy quorum", () => {
     expect(await hintValues(c, d, b, key)).toEqual(["v"]);
   });
 
+  it("a read that asks only R prefers owners to fallbacks, which hold hints alone", async () => {
+    const c = await SimCluster.sloppy({ ids: IDS, config: { readRepair: "off" } });
+    const key = "user:6";
+    const [a, , , , e] = c.ring.walk(bytes(key)) as [string, string, string, string, string];
+    expect(
+      (await c.settle(c.node(a).coordinator.put(bytes(key), bytes("v"), null, { w: 3 }))).ok,
+    ).toBe(true);
+    await c.time.advance(10);
+    // The first owner is believed down: a fallback takes its place in the plan, with no copy.
+    c.down.add(a);
+    c.net.deliveries.length = 0;
+    expect(values(await c.settle(c.node(e).coordinator.get(bytes(key), { r: 1 })))).toEqual(["v"]);
+    const asked = c.net.deliveries.filter((x) => x.method === "kv.get").map((x) => x.to);
+    expect(asked).toHaveLength(1);
+    expect(c.ring.preferenceList(bytes(key), 3)).toContain(asked[0]);
+  });
+
+  it("a read that asks only R asks the held-back owners, not a spare, when an owner is unreachable", async () => {
+    const c = await SimCluster.sloppy({ ids: IDS, config: { readRepair: "off" } });
+    const key = "user:7";
+    const [a, , , , e] = c.ring.walk(bytes(key)) as [string, string, string, string, string];
+    expect(
+      (await c.settle(c.node(a).coordinator.put(bytes(key), bytes("v"), null, { w: 3 }))).ok,
+    ).toBe(true);
+    await c.time.advance(10);
+    // Believed up, but the connection is refused: the request certainly never left.
+    c.net.setFaults(e, a, { unreachable: true });
+    c.net.deliveries.length = 0;
+    expect(values(await c.settle(c.node(e).coordinator.get(bytes(key), { r: 1 })))).toEqual(["v"]);
+    const asked = c.net.deliveries.filter((x) => x.method === "kv.get").map((x) => x.to);
+    for (const node of asked) expect(c.ring.preferenceList(bytes(key), 3)).toContain(node);
+  });
+
   it("with every owner down but one, W=2 succeeds through two fallbacks naming distinct owners", async () => {
     const c = await SimCluster.sloppy({ ids: IDS, mode: "lww" });
     const key = "user:5";

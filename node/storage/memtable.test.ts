@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { BLOOM_SEED_1, murmur3 } from "./bloom.ts";
 import { compareBytes } from "./coding.ts";
 import { KIND_PUT, KIND_TOMBSTONE } from "./entry.ts";
 import { LOOKUP_FOUND, type MemLookup, Memtable } from "./memtable.ts";
@@ -97,10 +98,39 @@ describe("memtable", () => {
       }
       for (let i = 20_000; i < 20_500; i++) expect(m.get(key(i), o)).not.toBe(LOOKUP_FOUND);
     }
+    expect(m.indexSlots).toBeGreaterThanOrEqual(2 * 20_000); // grown, never dropped
     // The skip list still holds each key once, in order.
     const rows = collect(m);
     expect(rows).toHaveLength(20_000);
     for (let i = 1; i < rows.length; i++) expect(rows[i - 1]![0] < rows[i]![0]).toBe(true);
+  });
+
+  it("keys chosen to collide in the hash index: it is dropped, and every lookup still works", () => {
+    // 1,100 keys whose first Bloom hash agrees in its low 12 bits: one run of slots, longer than
+    // the index accepts.
+    const keys: Uint8Array[] = [];
+    let target: number | undefined;
+    const k = new Uint8Array(4);
+    const view = new DataView(k.buffer);
+    for (let i = 0; keys.length < 1100; i++) {
+      view.setUint32(0, i);
+      const low = murmur3(k, 0, 4, BLOOM_SEED_1) & 0xfff;
+      target ??= low;
+      if (low === target) keys.push(k.slice());
+    }
+    const m = new Memtable();
+    let seq = 1;
+    for (const [i, k] of keys.entries()) put(m, seq++, k, new TextEncoder().encode(`v${i}`));
+    for (const [i, k] of keys.entries()) put(m, seq++, k, new TextEncoder().encode(`w${i}`));
+    expect(m.entries).toBe(keys.length);
+    expect(m.indexSlots).toBe(0); // dropped
+    const o = out();
+    for (const [i, k] of keys.entries()) {
+      expect(m.get(k, o)).toBe(LOOKUP_FOUND);
+      expect(new TextDecoder().decode(o.buf.subarray(o.off, o.off + o.len))).toBe(`w${i}`);
+    }
+    expect(m.get(new Uint8Array([1, 2, 3, 4, 5]), o)).not.toBe(LOOKUP_FOUND);
+    expect(collect(m)).toHaveLength(keys.length);
   });
 
   it("seeks to the first key at or after a target", () => {
