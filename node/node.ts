@@ -243,8 +243,8 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     },
   );
   // Every change to the replica, whoever makes it, reaches the trees in per-key order.
-  replica.setChangeListener((key, record, tombstone) =>
-    antiEntropy.observe(key, record, tombstone),
+  replica.setChangeListener((key, record, tombstone, ks) =>
+    antiEntropy.observe(key, record, tombstone, ks),
   );
   // The trees build in the background; peers are told "not ready" until then.
   antiEntropy.start().catch((e: unknown) => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { xxh64 } from "./xxhash64.ts";
+import { xxh64, xxh64Into, xxh64Out } from "./xxhash64.ts";
 
 // Reference XXH64 written straight from the specification with BigInt, to cross-check the
 // 32-bit-word implementation on arbitrary inputs and seeds.
@@ -97,6 +97,19 @@ describe("xxh64", () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it("hashes a prefix of a buffer when given a length, as if the rest were not there", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.uint8Array({ maxLength: 40 }), (a, b) => {
+        const buf = new Uint8Array(a.length + b.length);
+        buf.set(a);
+        buf.set(b, a.length);
+        xxh64Into(buf, 0, 0, a.length);
+        expect((BigInt(xxh64Out.hi) << 32n) | BigInt(xxh64Out.lo)).toBe(referenceXxh64(a, 0n));
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -74,9 +74,10 @@ function u32le(b: Uint8Array, i: number): number {
 /** Hi and lo words of the last `xxh64Into` call (read right after calling it). */
 export const xxh64Out = { hi: 0, lo: 0 };
 
-/** XXH64 of `data` with seed (seedHi, seedLo); the result lands in `xxh64Out`. Allocation-free. */
-export function xxh64Into(data: Uint8Array, seedHi = 0, seedLo = 0): void {
-  const len = data.length;
+/** XXH64 of `data` (its first `length` bytes) with seed (seedHi, seedLo); the result lands in
+ * `xxh64Out`. Allocation-free. */
+export function xxh64Into(data: Uint8Array, seedHi = 0, seedLo = 0, length = data.length): void {
+  const len = length;
   let p = 0;
   let accH: number;
   let accL: number;

@@ -133,6 +133,8 @@ export type ReplicaChangeListener = (
   key: Uint8Array,
   record: Uint8Array | undefined,
   tombstone: boolean,
+  /** The key's keyString, already computed. */
+  ks: string,
 ) => void;
 
 export class LocalReplica {
@@ -144,7 +146,8 @@ export class LocalReplica {
   /** Highest counter minted per key whose local apply has not landed yet. */
   private readonly reserved = new Map<string, number>();
   /** Recently decoded records, so a hot key is not decoded on every read. An entry is used only
-   * when the engine returns the very bytes it was decoded from. Bounded, oldest evicted first. */
+   * when the engine returns the very bytes it was decoded from. Bounded, the first inserted
+   * evicted first. */
   private readonly decoded = new Map<string, { raw: Uint8Array; state: Versions }>();
   static readonly DECODE_CACHE_ENTRIES = 4096;
 
@@ -167,9 +170,14 @@ export class LocalReplica {
    * writer's). */
   listenerErrors = 0;
 
-  private notify(key: Uint8Array, record: Uint8Array | undefined, tombstone: boolean): void {
+  private notify(
+    key: Uint8Array,
+    ks: string,
+    record: Uint8Array | undefined,
+    tombstone: boolean,
+  ): void {
     try {
-      this.listener?.(key, record, tombstone);
+      this.listener?.(key, record, tombstone, ks);
     } catch {
       this.listenerErrors++;
     }
@@ -208,7 +216,7 @@ export class LocalReplica {
         await this.storage.delete(sk);
       }
       this.decoded.delete(k);
-      this.notify(key, undefined, false);
+      this.notify(key, k, undefined, false);
       return true;
     });
   }
@@ -255,7 +263,14 @@ export class LocalReplica {
   }
 
   private remember(k: string, raw: Uint8Array, state: Versions): void {
-    this.decoded.delete(k);
+    // A key already cached is updated in place: one lookup, no reordering (eviction is by first
+    // insertion, which for a hot key costs one decode now and then).
+    const hit = this.decoded.get(k);
+    if (hit !== undefined) {
+      hit.raw = raw;
+      hit.state = state;
+      return;
+    }
     if (this.decoded.size >= LocalReplica.DECODE_CACHE_ENTRIES) {
       const oldest = this.decoded.keys().next().value;
       if (oldest !== undefined) this.decoded.delete(oldest);
@@ -286,7 +301,7 @@ export class LocalReplica {
       await this.storage.put(sk, raw);
       this.remember(k, raw, merged);
       this.release(k, merged);
-      this.notify(key, raw, allTombstones(merged));
+      this.notify(key, k, raw, allTombstones(merged));
       return { changed: true, state: merged };
     });
   }

@@ -40,17 +40,28 @@ function collect(m: Memtable, snap?: number): Array<[string, string | null]> {
 
 describe("memtable", () => {
   it("agrees with a sorted Map model under random puts and deletes", () => {
+    agreesWithModel(fc.uint8Array({ maxLength: 4 }));
+  });
+
+  it("agrees with the model on long keys that share prefixes, zero bytes included", () => {
+    // Bytes 0..2 only: keys share their first four and next four bytes often, and zero bytes
+    // collide with the zero padding of shorter keys' prefixes.
+    agreesWithModel(fc.uint8Array({ maxLength: 10, max: 2 }));
+  });
+
+  function agreesWithModel(keyArb: fc.Arbitrary<Uint8Array>): void {
     fc.assert(
       fc.property(
         fc.array(
           fc.record({
             del: fc.boolean(),
-            key: fc.uint8Array({ maxLength: 4 }),
+            key: keyArb,
             value: fc.uint8Array({ maxLength: 40 }),
           }),
           { maxLength: 300 },
         ),
-        (ops) => {
+        fc.array(keyArb, { maxLength: 20 }),
+        (ops, targets) => {
           const m = new Memtable();
           const model = new Map<string, { key: Uint8Array; value: Uint8Array | null }>();
           let seq = 1;
@@ -74,11 +85,20 @@ describe("memtable", () => {
             if (e.value !== null)
               expect(hex(o.buf.subarray(o.off, o.off + o.len))).toBe(hex(e.value));
           }
+          // A seek lands on the first key at or after its target.
+          const c = m.cursor();
+          for (const t of targets) {
+            c.seek(t);
+            const want = expected.find(([k]) => compareBytes(Buffer.from(k, "hex"), t) >= 0);
+            expect(c.valid ? hex(c.keyBuf.subarray(c.keyOff, c.keyOff + c.keyLen)) : null).toBe(
+              want?.[0] ?? null,
+            );
+          }
         },
       ),
       { numRuns: 150 },
     );
-  });
+  }
 
   it("finds every key through its hash index as it grows, keys sharing a long prefix", () => {
     const m = new Memtable();

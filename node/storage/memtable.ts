@@ -58,6 +58,9 @@ export class Memtable {
   private kLen = new Int32Array(0);
   /** First four key bytes, big-endian, zero-padded: orders nodes without touching the arena. */
   private kPrefix = new Uint32Array(0);
+  /** Key bytes 4–7, the same way: keys that share their first four bytes (a key space's prefix,
+   * "user…") still order without touching the arena. */
+  private kPrefix2 = new Uint32Array(0);
   private vChunk = new Int32Array(0);
   private vOff = new Int32Array(0);
   private vLen = new Int32Array(0);
@@ -133,6 +136,9 @@ export class Memtable {
     const prefix = new Uint32Array(cap);
     prefix.set(this.kPrefix);
     this.kPrefix = prefix;
+    const prefix2 = new Uint32Array(cap);
+    prefix2.set(this.kPrefix2);
+    this.kPrefix2 = prefix2;
     this.vChunk = g32(this.vChunk);
     this.vOff = g32(this.vOff);
     this.vLen = g32(this.vLen);
@@ -205,14 +211,23 @@ export class Memtable {
     const links = this.links;
     const base = this.linkBase;
     const prefixes = this.kPrefix;
+    const prefixes2 = this.kPrefix2;
     const tp = keyPrefix(key, off, len);
+    const tp2 = keyPrefix2(key, off, len);
     for (let level = this.height - 1; level >= 0; level--) {
       for (;;) {
         const nx = links[base[x]! + level]!;
         if (nx === 0) break;
         const p = prefixes[nx]!;
-        if (p < tp || (p === tp && this.cmpNode(nx, key, off, len) < 0)) x = nx;
-        else break;
+        if (p < tp) x = nx;
+        else if (p > tp) break;
+        else {
+          // Zero-padded prefixes order as the keys do wherever they differ (a shorter key that
+          // ends early is a prefix of the other), so only equal ones need the full comparison.
+          const p2 = prefixes2[nx]!;
+          if (p2 < tp2 || (p2 === tp2 && this.cmpNode(nx, key, off, len) < 0)) x = nx;
+          else break;
+        }
       }
       if (fillPrev) this.prev[level] = x;
     }
@@ -355,6 +370,7 @@ export class Memtable {
     this.kOff[n] = at;
     this.kLen[n] = keyLen;
     this.kPrefix[n] = keyPrefix(src, keyOff, keyLen);
+    this.kPrefix2[n] = keyPrefix2(src, keyOff, keyLen);
     this.bloomAdd(h1, murmur3(src, keyOff, keyLen, BLOOM_SEED_2));
     this.index(h1, n);
     this.vChunk[n] = c;
@@ -444,6 +460,10 @@ const MAX_PROBES = 1024;
 const INITIAL_SLOTS = 2048;
 
 const keyPrefix = prefix32;
+
+function keyPrefix2(b: Uint8Array, off: number, len: number): number {
+  return len > 4 ? prefix32(b, off + 4, len - 4) : 0;
+}
 
 export class MemtableCursor implements EntryCursor {
   valid = false;

@@ -8,7 +8,7 @@ import { xxh64Into, xxh64Out } from "../../cluster/xxhash64.ts";
 import type { Env, TimerHandle } from "../../env/env.ts";
 import { ByteBudget } from "./byte-budget.ts";
 import { type ExchangeReport, emptyReport, runExchange } from "./exchange.ts";
-import { keyString, leafOfLo } from "./merkle-tree.ts";
+import { joinHash, keyString, leafOfLo, splitHash } from "./merkle-tree.ts";
 import { ReplicaGroups } from "./replica-groups.ts";
 import { type ResponderStats, registerResponder } from "./responder.ts";
 import { PurgedTombstones, TombstoneLedger } from "./tombstones.ts";
@@ -245,13 +245,18 @@ export class AntiEntropy {
    * after every change, in the order changes are applied to the key (see `ReplicaStore`).
    * `tombstone`, when the caller knows it, spares decoding `encoded` to find out.
    */
-  observe(key: Uint8Array, encoded: Uint8Array | undefined, tombstone?: boolean): void {
+  observe(
+    key: Uint8Array,
+    encoded: Uint8Array | undefined,
+    tombstone?: boolean,
+    ks: string = keyString(key),
+  ): void {
     if (this.journal !== undefined) {
       if (this.journal.size >= this.o.maxRebuildJournal) this.journalOverflow = true;
-      else this.journal.set(keyString(key), { key, encoded });
+      else this.journal.set(ks, { key, encoded });
     }
     if (this.groups !== undefined)
-      this.apply(this.groups, this.ledger, key, encoded, undefined, tombstone);
+      this.apply(this.groups, this.ledger, key, encoded, undefined, tombstone, ks);
   }
 
   private apply(
@@ -261,15 +266,30 @@ export class AntiEntropy {
     encoded: Uint8Array | undefined,
     carry?: TombstoneLedger,
     tombstone?: boolean,
+    ks: string = keyString(key),
   ): void {
     xxh64Into(key); // the key's ring position
     const g = groups.groupAt(xxh64Out.hi, xxh64Out.lo);
     const leaf = leafOfLo(xxh64Out.lo);
-    const vh = encoded === undefined || g === undefined ? undefined : this.codec.hash(encoded);
-    const ks = keyString(key);
-    if (g !== undefined) g.tree.update(key, leaf, vh, ks);
-    const tomb = vh !== undefined && (tombstone ?? this.codec.isTombstone(encoded!));
-    ledger.observe(key, ks, g?.id, leaf, vh, tomb, this.env.clock.now(), carry?.get(ks));
+    if (encoded === undefined || g === undefined) {
+      if (g !== undefined) g.tree.remove(leaf, ks);
+      ledger.observe(key, ks, g?.id, leaf, undefined, false, this.env.clock.now(), carry?.get(ks));
+      return;
+    }
+    // The version hash as two words; a BigInt only for a tombstone (the ledger keeps those).
+    let vhHi: number;
+    let vhLo: number;
+    if (this.codec.hashInto !== undefined) {
+      this.codec.hashInto(encoded);
+      vhHi = xxh64Out.hi;
+      vhLo = xxh64Out.lo;
+    } else {
+      [vhHi, vhLo] = splitHash(this.codec.hash(encoded));
+    }
+    g.tree.set(key, leaf, vhHi, vhLo, ks);
+    const tomb = tombstone ?? this.codec.isTombstone(encoded);
+    const vh = tomb ? joinHash(vhHi, vhLo) : undefined;
+    ledger.observe(key, ks, g.id, leaf, vh, tomb, this.env.clock.now(), carry?.get(ks));
   }
 
   /** Uses a new ring (after a membership change); the trees are rebuilt for it. */

@@ -65,6 +65,11 @@ export function compareHash(aHi: number, aLo: number, bHi: number, bLo: number):
   return aHi !== bHi ? (aHi < bHi ? -1 : 1) : aLo !== bLo ? (aLo < bLo ? -1 : 1) : 0;
 }
 
+function checkLeaf(leaf: number): void {
+  if (!Number.isInteger(leaf) || leaf < 0 || leaf >= LEAVES)
+    throw new RangeError(`leaf ${leaf} out of range 0..${LEAVES - 1}`);
+}
+
 export class MerkleTree {
   /** Node hashes per level (0..DEPTH), hi and lo words. */
   private readonly hi: Uint32Array[] = [];
@@ -100,25 +105,26 @@ export class MerkleTree {
     versionHash: bigint | undefined,
     ks: string = keyString(key),
   ): boolean {
-    if (!Number.isInteger(leaf) || leaf < 0 || leaf >= LEAVES)
-      throw new RangeError(`leaf ${leaf} out of range 0..${LEAVES - 1}`);
+    if (versionHash === undefined) return this.remove(leaf, ks);
+    const [vhHi, vhLo] = splitHash(versionHash);
+    return this.set(key, leaf, vhHi, vhLo, ks);
+  }
+
+  /** Sets the version hash (hi, lo words) of `key` in leaf `leaf`; true when the tree changed. */
+  set(
+    key: Uint8Array,
+    leaf: number,
+    vhHi: number,
+    vhLo: number,
+    ks: string = keyString(key),
+  ): boolean {
+    checkLeaf(leaf);
     let map = this.leaves[leaf];
     const old = map?.get(ks);
-    const lh = this.hi[DEPTH]!;
-    const ll = this.lo[DEPTH]!;
-    if (versionHash === undefined) {
-      if (old === undefined || map === undefined) return false;
-      map.delete(ks);
-      if (map.size === 0) this.leaves[leaf] = undefined;
-      lh[leaf] = (lh[leaf]! ^ old.ehHi) >>> 0;
-      ll[leaf] = (ll[leaf]! ^ old.ehLo) >>> 0;
-      this.count--;
-      this.markDirty(leaf);
-      return true;
-    }
-    const [vhHi, vhLo] = splitHash(versionHash);
     if (old !== undefined && old.vhHi === vhHi && old.vhLo === vhLo) return false;
     this.entryHash(key, vhHi, vhLo);
+    const lh = this.hi[DEPTH]!;
+    const ll = this.lo[DEPTH]!;
     const entry: LeafEntry = { key: ks, vhHi, vhLo, ehHi: xxh64Out.hi, ehLo: xxh64Out.lo };
     if (old !== undefined) {
       lh[leaf] = (lh[leaf]! ^ old.ehHi) >>> 0;
@@ -133,6 +139,23 @@ export class MerkleTree {
     map.set(ks, entry);
     lh[leaf] = (lh[leaf]! ^ entry.ehHi) >>> 0;
     ll[leaf] = (ll[leaf]! ^ entry.ehLo) >>> 0;
+    this.markDirty(leaf);
+    return true;
+  }
+
+  /** Removes `key` from leaf `leaf`; true when it was there. */
+  remove(leaf: number, ks: string): boolean {
+    checkLeaf(leaf);
+    const map = this.leaves[leaf];
+    const old = map?.get(ks);
+    if (old === undefined || map === undefined) return false;
+    map.delete(ks);
+    if (map.size === 0) this.leaves[leaf] = undefined;
+    const lh = this.hi[DEPTH]!;
+    const ll = this.lo[DEPTH]!;
+    lh[leaf] = (lh[leaf]! ^ old.ehHi) >>> 0;
+    ll[leaf] = (ll[leaf]! ^ old.ehLo) >>> 0;
+    this.count--;
     this.markDirty(leaf);
     return true;
   }
@@ -240,6 +263,6 @@ export class MerkleTree {
     buf[at + 5] = (vhLo >>> 16) & 0xff;
     buf[at + 6] = (vhLo >>> 8) & 0xff;
     buf[at + 7] = vhLo & 0xff;
-    xxh64Into(buf.subarray(0, n));
+    xxh64Into(buf, 0, 0, n);
   }
 }

@@ -1,7 +1,7 @@
 // Anti-entropy on the node's own replica: its version records (docs/replication-format.md) as the
 // opaque states anti-entropy compares, merges and purges.
 
-import { xxh64 } from "../../cluster/xxhash64.ts";
+import { xxh64, xxh64Into } from "../../cluster/xxhash64.ts";
 import type { StorageEngine } from "../../storage/types.ts";
 import { dataKey, KEYSPACE, type LocalReplica } from "../replica.ts";
 import { allTombstones, decodeVersions, encodeVersions, mergeVersions } from "../versions.ts";
@@ -12,6 +12,7 @@ import type { MergeOutcome, ReplicaStore, VersionCodec } from "./types.ts";
 export const versionRecordCodec: VersionCodec = {
   merge: (a, b) => encodeVersions(mergeVersions(decodeVersions(a), decodeVersions(b))),
   hash: (encoded) => xxh64(encoded),
+  hashInto: (encoded) => xxh64Into(encoded),
   isTombstone: (encoded) => allTombstones(decodeVersions(encoded)),
 };
 
