@@ -394,7 +394,10 @@ export class Memtable {
   /** Looks up the newest version of `key`. On LOOKUP_FOUND, `out` holds it (value bytes are a
    * range of the arena: copy before handing them out). */
   get(key: Uint8Array, out: MemLookup, probe?: BloomProbe): number {
-    if (probe !== undefined && !this.mayContain(probe)) return LOOKUP_MISSING;
+    // The hash index answers "absent" in a probe or two; the Bloom filter only spares a skip-list
+    // search once the index was dropped.
+    if (this.slots.length === 0 && probe !== undefined && !this.mayContain(probe))
+      return LOOKUP_MISSING;
     const h1 = probe !== undefined ? probe.h1 : murmur3(key, 0, key.length, BLOOM_SEED_1);
     const n = this.nodeOf(h1, key, 0, key.length);
     if (n === 0) return LOOKUP_MISSING;
