@@ -360,13 +360,13 @@ export class Coordinator {
       : readOrder(plan, r, this.cfg.self);
     const read = (to: NodeId) =>
       this.readReplica(to, key, Math.max(1, deadline - this.deps.clock.monotonic()));
+    const standIn = (node: NodeId) => stand(node, read, () => notOwners.add(node));
     // While replicas are held back, a first replica that cannot be reached fails the call (so the
     // held-back owners are asked) instead of handing it to a spare, which would answer from hints
     // alone. Held-back replicas, once asked, may still be stood in for.
-    const firstSet = new Set(held.length > 0 ? first : []);
     const round = new QuorumRound(
       first,
-      (node) => (firstSet.has(node) ? read(node) : stand(node, read, () => notOwners.add(node))),
+      held.length === 0 ? standIn : (node) => (first.includes(node) ? read(node) : standIn(node)),
       this.deps.timers,
       timeoutMs,
       held.length > 0

@@ -79,22 +79,25 @@ export class QuorumRound<T> {
     );
   }
 
-  /** Calls the held-back replicas (once). */
-  private release(): void {
-    if (this.expired || this.heldNodes.length === 0) return;
+  /** Takes the held-back replicas out of the round (and stops the speculation timer). */
+  private takeHeld(): readonly string[] {
     const nodes = this.heldNodes;
     this.heldNodes = [];
     this.speculation?.cancel();
     this.speculation = undefined;
-    for (const node of nodes) this.start(node);
+    return nodes;
+  }
+
+  /** Calls the held-back replicas (once). */
+  private release(): void {
+    if (this.expired) return;
+    for (const node of this.takeHeld()) this.start(node);
   }
 
   /** The quorum is met: the held-back replicas are not needed. */
   private giveUpHeld(): void {
     if (this.heldNodes.length === 0) return;
-    this.heldNodes = [];
-    this.speculation?.cancel();
-    this.speculation = undefined;
+    this.takeHeld();
     if (this.pendingCalls === 0) this.timer.cancel();
   }
 

@@ -172,9 +172,9 @@ export class LocalReplica {
 
   private notify(
     key: Uint8Array,
-    ks: string,
     record: Uint8Array | undefined,
     tombstone: boolean,
+    ks: string,
   ): void {
     try {
       this.listener?.(key, record, tombstone, ks);
@@ -216,7 +216,7 @@ export class LocalReplica {
         await this.storage.delete(sk);
       }
       this.decoded.delete(k);
-      this.notify(key, k, undefined, false);
+      this.notify(key, undefined, false, k);
       return true;
     });
   }
@@ -301,7 +301,7 @@ export class LocalReplica {
       await this.storage.put(sk, raw);
       this.remember(k, raw, merged);
       this.release(k, merged);
-      this.notify(key, k, raw, allTombstones(merged));
+      this.notify(key, raw, allTombstones(merged), k);
       return { changed: true, state: merged };
     });
   }

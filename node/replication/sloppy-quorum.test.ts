@@ -26,6 +26,24 @@ async function hintValues(c: SimCluster, holder: string, owner: string, key: str
   return h.state.siblings.map((s) => text(s.value)).sort();
 }
 
+/** A sloppy cluster without read repair, with `key` written on its three owners; `a` is its first
+ * owner, `e` a node that owns nothing of it. */
+async function onEveryOwner(key: string) {
+  const c = await SimCluster.sloppy({ ids: IDS, config: { readRepair: "off" } });
+  const [a, , , , e] = c.ring.walk(bytes(key)) as [string, string, string, string, string];
+  const w = await c.settle(c.node(a).coordinator.put(bytes(key), bytes("v"), null, { w: 3 }));
+  expect(w.ok).toBe(true);
+  await c.time.advance(10);
+  return { c, key, a, e };
+}
+
+/** Reads `key` through `via` with R=1, expects "v", and returns the nodes sent a kv.get. */
+async function readR1(c: SimCluster, via: string, key: string): Promise<string[]> {
+  c.net.deliveries.length = 0;
+  expect(values(await c.settle(c.node(via).coordinator.get(bytes(key), { r: 1 })))).toEqual(["v"]);
+  return c.net.deliveries.filter((x) => x.method === "kv.get").map((x) => x.to);
+}
+
 describe("sloppy quorum", () => {
   it("a fallback stands in for an owner believed down: W=3 succeeds sloppy, is refused strict", async () => {
     const c = await SimCluster.sloppy({ ids: IDS });
@@ -127,35 +145,19 @@ describe("sloppy quorum", () => {
   });
 
   it("a read that asks only R prefers owners to fallbacks, which hold hints alone", async () => {
-    const c = await SimCluster.sloppy({ ids: IDS, config: { readRepair: "off" } });
-    const key = "user:6";
-    const [a, , , , e] = c.ring.walk(bytes(key)) as [string, string, string, string, string];
-    expect(
-      (await c.settle(c.node(a).coordinator.put(bytes(key), bytes("v"), null, { w: 3 }))).ok,
-    ).toBe(true);
-    await c.time.advance(10);
+    const { c, key, a, e } = await onEveryOwner("user:6");
     // The first owner is believed down: a fallback takes its place in the plan, with no copy.
     c.down.add(a);
-    c.net.deliveries.length = 0;
-    expect(values(await c.settle(c.node(e).coordinator.get(bytes(key), { r: 1 })))).toEqual(["v"]);
-    const asked = c.net.deliveries.filter((x) => x.method === "kv.get").map((x) => x.to);
+    const asked = await readR1(c, e, key);
     expect(asked).toHaveLength(1);
     expect(c.ring.preferenceList(bytes(key), 3)).toContain(asked[0]);
   });
 
   it("a read that asks only R asks the held-back owners, not a spare, when an owner is unreachable", async () => {
-    const c = await SimCluster.sloppy({ ids: IDS, config: { readRepair: "off" } });
-    const key = "user:7";
-    const [a, , , , e] = c.ring.walk(bytes(key)) as [string, string, string, string, string];
-    expect(
-      (await c.settle(c.node(a).coordinator.put(bytes(key), bytes("v"), null, { w: 3 }))).ok,
-    ).toBe(true);
-    await c.time.advance(10);
+    const { c, key, a, e } = await onEveryOwner("user:7");
     // Believed up, but the connection is refused: the request certainly never left.
     c.net.setFaults(e, a, { unreachable: true });
-    c.net.deliveries.length = 0;
-    expect(values(await c.settle(c.node(e).coordinator.get(bytes(key), { r: 1 })))).toEqual(["v"]);
-    const asked = c.net.deliveries.filter((x) => x.method === "kv.get").map((x) => x.to);
+    const asked = await readR1(c, e, key);
     for (const node of asked) expect(c.ring.preferenceList(bytes(key), 3)).toContain(node);
   });
 

@@ -6,12 +6,12 @@
 // place, and keeps the old version on a side list only while a snapshot (an open scan) might
 // still need it.
 //
-// A skip-list search is a chain of dependent cache misses. Three things keep point lookups cheap:
-// a small Bloom filter answers "not here" for most absent keys without searching at all; a hash
-// index (open addressing over the Bloom filter's first hash) finds a present key, and the node an
-// overwrite replaces, in one or two probes and one key comparison; and when the skip list must be
-// searched (range seeks, inserting a new key) each node's first four key bytes sit in a compact
-// array, so comparisons of keys that differ early never touch the arena.
+// A skip-list search is a chain of dependent cache misses, so point lookups avoid it: a hash index
+// (open addressing over the Bloom filter's first hash) finds a key, or says it is absent, and the
+// node an overwrite replaces, in one or two probes and one key comparison. When the skip list must
+// be searched (range seeks, inserting a new key) each node's first eight key bytes sit in two
+// compact arrays, so comparisons of keys that differ early never touch the arena. A small Bloom
+// filter answers "not here" for absent keys if the index had to be dropped (see `slots`).
 
 import { BLOOM_SEED_1, BLOOM_SEED_2, type BloomProbe, murmur3 } from "./bloom.ts";
 import { compareRange, copyBytes } from "./coding.ts";
@@ -326,7 +326,13 @@ export class Memtable {
   ): void {
     if (seq > this.maxSeq) this.maxSeq = seq;
     const h1 = murmur3(src, keyOff, keyLen, BLOOM_SEED_1);
-    const found = this.nodeOf(h1, src, keyOff, keyLen);
+    // Without the index, one skip-list search both finds the key and fills `prev` for an insert.
+    let found = this.indexed(h1, src, keyOff, keyLen);
+    const searched = found < 0;
+    if (searched) {
+      found = this.findGreaterOrEqual(src, keyOff, keyLen, true);
+      if (found !== 0 && this.cmpNode(found, src, keyOff, keyLen) !== 0) found = 0;
+    }
     if (found !== 0) {
       if (this.retainVersions) {
         this.older ??= new Map();
@@ -354,7 +360,7 @@ export class Memtable {
       this.delAt[found] = deletedAt;
       return;
     }
-    this.findGreaterOrEqual(src, keyOff, keyLen, true);
+    if (!searched) this.findGreaterOrEqual(src, keyOff, keyLen, true);
     const h = this.randomHeight();
     if (h > this.height) {
       for (let l = this.height; l < h; l++) this.prev[l] = 0;
