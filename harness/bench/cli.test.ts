@@ -9,7 +9,9 @@ import { delegate, main, parseDuration, parseRunArgs, summarize } from "../comma
 import { benchPageModel, renderBenchHtml } from "./html.ts";
 import { runMicro } from "./micro.ts";
 import { Progress } from "./progress.ts";
+import { validateReport } from "./report.ts";
 import { sampleReport, sampleResult } from "./report-fixtures.ts";
+import { medianTrials } from "./runner.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -29,6 +31,7 @@ describe("options", () => {
       sync: "always",
       n: 3,
       seed: 1,
+      trials: 1,
     });
     expect(p.bench.workloads).toEqual(["a", "b", "c", "d", "e", "f", "http-get"]);
     expect(p.bench.targets).toEqual(["quorumlab", "etcd", "redis", "http"]);
@@ -79,6 +82,8 @@ describe("options", () => {
       "http://127.0.0.1:1,http://127.0.0.1:2",
       "--seed",
       "9",
+      "--trials",
+      "3",
       "--timeout",
       "2s",
       "--compare",
@@ -112,6 +117,7 @@ describe("options", () => {
       conflictMode: "lww",
       sync: "none",
       seed: 9,
+      trials: 3,
       timeoutMs: 2000,
       keep: true,
       refEndpoints: ["http://127.0.0.1:1", "http://127.0.0.1:2"],
@@ -137,6 +143,8 @@ describe("options", () => {
     expect(() => parseRunArgs(["--n", "5", "--nodes", "3"])).toThrow(/larger than --nodes/);
     expect(() => parseRunArgs(["--r", "4"])).toThrow(/--r must be/);
     expect(() => parseRunArgs(["--duration", "soon"])).toThrow(/not a duration/);
+    expect(() => parseRunArgs(["--trials", "0"])).toThrow(/--trials must be/);
+    expect(() => parseRunArgs(["--trials", "2.5"])).toThrow(/--trials must be/);
     expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be always, none/);
     expect(() => parseRunArgs(["--sync", "always:5"])).toThrow(/--sync must be/);
     expect(() => parseRunArgs(["--node-set", "readRepairPercent"])).toThrow(
@@ -318,6 +326,31 @@ describe("bench.html and the summary", () => {
     expect(summarize(busy)).toContain(
       "warning: loaded machine — load average 6.6 at the start on 2 CPUs",
     );
+    // With trials, the goals compare the medians of per-trial figures, paired by trial.
+    const trial = (r: ReturnType<typeof sampleResult>, t: number) => ({ ...r, trial: t });
+    const trialResults = [
+      trial(sampleResult("quorumlab", "a", 3000, 4000), 1),
+      trial(sampleResult("etcd", "a", 2500, 5000), 1),
+      trial(sampleResult("etcd", "a", 1000, 3000), 2),
+      trial(sampleResult("quorumlab", "a", 1400, 4000), 2),
+      trial(sampleResult("quorumlab", "a", 3200, 4000), 3),
+      trial(sampleResult("etcd", "a", 2000, 5000), 3),
+    ];
+    const withTrials = {
+      ...sampleReport(medianTrials(trialResults)),
+      options: { trials: 3 },
+      trialResults,
+    };
+    expect(validateReport(withTrials)).toEqual([]);
+    // Ratios 1.2, 1.4, 1.6: median 1.4 (the ratio of the medians would be 3000/2000 = 1.5).
+    expect(summarize(withTrials)).toContain(
+      "a: quorumlab/etcd throughput 1.40x, the median of 3 trials (1.20x–1.60x; met in 1) (goal >= 1.5x: NOT met); p99 4.00ms vs 5.00ms, medians (no worse in 2 of 3 trials) (goal no worse: met)",
+    );
+    expect(summarize(withTrials)).toContain("3 trials, every other one in reverse target order");
+    expect(benchPageModel(withTrials).facts).toContainEqual({
+      label: "trials",
+      value: expect.stringMatching(/^3, every other one in reverse target order/),
+    });
     // The cluster the GET ran on is named.
     expect(summarize({ ...report, options: { nodes: 3, n: 3 } })).toContain(
       "http-get: quorumlab GET R=1, read_repair=off (one node of 3, N=3) / bare node:http 0.75x",

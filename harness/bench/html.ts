@@ -103,6 +103,14 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
         value: `warm-up ${Number(o.warmupMs) / 1000} s, measured ${Number(o.durationMs) / 1000} s`,
       },
       { label: "records", value: `${o.recordCount} of ${o.valueSize} bytes` },
+      ...(Number(o.trials ?? 1) > 1
+        ? [
+            {
+              label: "trials",
+              value: `${o.trials}, every other one in reverse target order; each figure is the target's median trial by throughput`,
+            },
+          ]
+        : []),
       { label: "seed", value: String(o.seed) },
       {
         label: "quorumlab",

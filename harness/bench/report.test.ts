@@ -34,6 +34,28 @@ describe("validateReport", () => {
     expect(validateReport(null)).toEqual(["(root): expected an object"]);
   });
 
+  it("checks every trial's records and the median record's trial figures", () => {
+    const good = sampleResult("etcd", "a", 1000, 5000);
+    const r = {
+      ...sampleReport([
+        {
+          ...good,
+          trials: { of: 2, picked: 0, byTrial: [{ trial: 1, throughput: -1, p99Us: 3 }] },
+        },
+      ]),
+      trialResults: [
+        { ...good, trial: 1 },
+        { ...good, trial: 2, target: "nobody" },
+      ],
+    };
+    expect(validateReport(r)).toEqual([
+      "results[0].trials.picked: expected a number >= 1, got 0",
+      "results[0].trials.byTrial[0].throughput: expected a number >= 0, got -1",
+      'trialResults[1].target: "nobody" is not in targets',
+    ]);
+    expect(validateReport({ ...r, trialResults: {} })).toContain("trialResults: expected an array");
+  });
+
   it("requires a reason for skipped targets and the open-loop figures for open-loop results", () => {
     const r = sampleReport([{ ...sampleResult("etcd", "a", 1000, 5000), mode: "open" }]);
     r.targets.push({ name: "redis", status: "skipped" });

@@ -67,6 +67,17 @@ export interface ResultRecord {
    * the benchmark process (the load client's thread; the main thread idles), `target` the
    * target's server processes together (absent when their pids are unknown). */
   cpuPerOp?: { client?: number; target?: number };
+  /** With `--trials`: the trial this record is from (1-based), in `BenchReport.trialResults`. */
+  trial?: number;
+  /** With `--trials`: in `results`, this record is the median trial's (`picked`) of `of` trials;
+   * `byTrial` lists every trial that ran ok. */
+  trials?: { of: number; picked: number; byTrial: TrialFigure[] };
+}
+
+export interface TrialFigure {
+  trial: number;
+  throughput: number;
+  p99Us: number;
 }
 
 export interface MicroRecord {
@@ -90,7 +101,10 @@ export interface BenchReport {
   quorumlab: { version: string; commit?: string };
   options: Record<string, unknown>;
   targets: TargetRecord[];
+  /** One record per target and workload: with `--trials`, the median trial's (see `trials`). */
   results: ResultRecord[];
+  /** With `--trials`: every trial's records, in the order they ran. */
+  trialResults?: ResultRecord[];
   micro?: MicroRecord[];
 }
 
@@ -191,79 +205,104 @@ export function validateReport(x: unknown): string[] {
       if (t.status === "ok") str(t.version, `${p}.version`);
       else str(t.reason, `${p}.reason`);
     });
+  const record = (r: unknown, p: string): void => {
+    if (!isObj(r)) {
+      errs.push(`${p}: expected an object`);
+      return;
+    }
+    str(r.target, `${p}.target`);
+    if (typeof r.target === "string" && !targetNames.has(r.target))
+      errs.push(`${p}.target: "${r.target}" is not in targets`);
+    str(r.workload, `${p}.workload`);
+    oneOf(r.status, `${p}.status`, ["ok", "skipped", "failed"]);
+    oneOf(r.tool, `${p}.tool`, ["load-client", "autocannon"]);
+    oneOf(r.mode, `${p}.mode`, ["closed", "open"]);
+    if (r.status !== "ok") {
+      str(r.note, `${p}.note`);
+      return;
+    }
+    for (const f of ["concurrency", "connections"]) num(r[f], `${p}.${f}`, 1);
+    for (const f of ["warmupMs", "durationMs", "ops", "errors", "throughput", "abandoned"])
+      num(r[f], `${p}.${f}`);
+    if (!isObj(r.outcomes)) errs.push(`${p}.outcomes: expected an object`);
+    else for (const [k, v] of Object.entries(r.outcomes)) num(v, `${p}.outcomes.${k}`);
+    latency(r.latency, `${p}.latency`);
+    if (typeof r.histogram !== "undefined" && typeof r.histogram !== "string")
+      errs.push(`${p}.histogram: expected a string`);
+    if (!isObj(r.byKind)) errs.push(`${p}.byKind: expected an object`);
+    else
+      for (const [k, v] of Object.entries(r.byKind)) {
+        if (!isObj(v)) {
+          errs.push(`${p}.byKind.${k}: expected an object`);
+          continue;
+        }
+        num(v.ops, `${p}.byKind.${k}.ops`);
+        num(v.errors, `${p}.byKind.${k}.errors`);
+        latency(v.latency, `${p}.byKind.${k}.latency`);
+      }
+    if (!Array.isArray(r.timeline)) errs.push(`${p}.timeline: expected an array`);
+    else
+      r.timeline.forEach((pt, j) => {
+        if (!isObj(pt)) {
+          errs.push(`${p}.timeline[${j}]: expected an object`);
+          return;
+        }
+        for (const f of ["second", "width", "ops", "errors", "p50Us", "p99Us", "maxUs"])
+          num(pt[f], `${p}.timeline[${j}].${f}`);
+      });
+    if (r.clientUtilization !== undefined) num(r.clientUtilization, `${p}.clientUtilization`);
+    if (r.cpuPerOp !== undefined) {
+      if (!isObj(r.cpuPerOp)) errs.push(`${p}.cpuPerOp: expected an object`);
+      else
+        for (const f of ["client", "target"])
+          if (r.cpuPerOp[f] !== undefined) num(r.cpuPerOp[f], `${p}.cpuPerOp.${f}`);
+    }
+    if (r.mode === "open") {
+      if (!isObj(r.open)) errs.push(`${p}.open: expected the open-loop figures`);
+      else {
+        num(r.open.targetRate, `${p}.open.targetRate`);
+        num(r.open.maxBacklog, `${p}.open.maxBacklog`);
+        latency(r.open.serviceTime, `${p}.open.serviceTime`);
+      }
+    }
+    if (
+      r.tool === "load-client" &&
+      typeof r.ops === "number" &&
+      r.ops > 0 &&
+      isObj(r.latency) &&
+      r.latency.count !== r.ops
+    ) {
+      errs.push(`${p}.latency.count: ${r.latency.count} does not match ops ${r.ops}`);
+    }
+    if (r.trial !== undefined) num(r.trial, `${p}.trial`, 1);
+    if (r.trials !== undefined) {
+      const t = r.trials;
+      if (!isObj(t) || !Array.isArray(t.byTrial))
+        errs.push(`${p}.trials: expected { of, picked, byTrial }`);
+      else {
+        num(t.of, `${p}.trials.of`, 1);
+        num(t.picked, `${p}.trials.picked`, 1);
+        t.byTrial.forEach((f, j) => {
+          if (!isObj(f)) errs.push(`${p}.trials.byTrial[${j}]: expected an object`);
+          else
+            for (const k of ["trial", "throughput", "p99Us"])
+              num(f[k], `${p}.trials.byTrial[${j}].${k}`);
+        });
+      }
+    }
+  };
   if (!Array.isArray(x.results)) errs.push("results: expected an array");
   else
     x.results.forEach((r, i) => {
-      const p = `results[${i}]`;
-      if (!isObj(r)) {
-        errs.push(`${p}: expected an object`);
-        return;
-      }
-      str(r.target, `${p}.target`);
-      if (typeof r.target === "string" && !targetNames.has(r.target))
-        errs.push(`${p}.target: "${r.target}" is not in targets`);
-      str(r.workload, `${p}.workload`);
-      oneOf(r.status, `${p}.status`, ["ok", "skipped", "failed"]);
-      oneOf(r.tool, `${p}.tool`, ["load-client", "autocannon"]);
-      oneOf(r.mode, `${p}.mode`, ["closed", "open"]);
-      if (r.status !== "ok") {
-        str(r.note, `${p}.note`);
-        return;
-      }
-      for (const f of ["concurrency", "connections"]) num(r[f], `${p}.${f}`, 1);
-      for (const f of ["warmupMs", "durationMs", "ops", "errors", "throughput", "abandoned"])
-        num(r[f], `${p}.${f}`);
-      if (!isObj(r.outcomes)) errs.push(`${p}.outcomes: expected an object`);
-      else for (const [k, v] of Object.entries(r.outcomes)) num(v, `${p}.outcomes.${k}`);
-      latency(r.latency, `${p}.latency`);
-      if (typeof r.histogram !== "undefined" && typeof r.histogram !== "string")
-        errs.push(`${p}.histogram: expected a string`);
-      if (!isObj(r.byKind)) errs.push(`${p}.byKind: expected an object`);
-      else
-        for (const [k, v] of Object.entries(r.byKind)) {
-          if (!isObj(v)) {
-            errs.push(`${p}.byKind.${k}: expected an object`);
-            continue;
-          }
-          num(v.ops, `${p}.byKind.${k}.ops`);
-          num(v.errors, `${p}.byKind.${k}.errors`);
-          latency(v.latency, `${p}.byKind.${k}.latency`);
-        }
-      if (!Array.isArray(r.timeline)) errs.push(`${p}.timeline: expected an array`);
-      else
-        r.timeline.forEach((pt, j) => {
-          if (!isObj(pt)) {
-            errs.push(`${p}.timeline[${j}]: expected an object`);
-            return;
-          }
-          for (const f of ["second", "width", "ops", "errors", "p50Us", "p99Us", "maxUs"])
-            num(pt[f], `${p}.timeline[${j}].${f}`);
-        });
-      if (r.clientUtilization !== undefined) num(r.clientUtilization, `${p}.clientUtilization`);
-      if (r.cpuPerOp !== undefined) {
-        if (!isObj(r.cpuPerOp)) errs.push(`${p}.cpuPerOp: expected an object`);
-        else
-          for (const f of ["client", "target"])
-            if (r.cpuPerOp[f] !== undefined) num(r.cpuPerOp[f], `${p}.cpuPerOp.${f}`);
-      }
-      if (r.mode === "open") {
-        if (!isObj(r.open)) errs.push(`${p}.open: expected the open-loop figures`);
-        else {
-          num(r.open.targetRate, `${p}.open.targetRate`);
-          num(r.open.maxBacklog, `${p}.open.maxBacklog`);
-          latency(r.open.serviceTime, `${p}.open.serviceTime`);
-        }
-      }
-      if (
-        r.tool === "load-client" &&
-        typeof r.ops === "number" &&
-        r.ops > 0 &&
-        isObj(r.latency) &&
-        r.latency.count !== r.ops
-      ) {
-        errs.push(`${p}.latency.count: ${r.latency.count} does not match ops ${r.ops}`);
-      }
+      record(r, `results[${i}]`);
     });
+  if (x.trialResults !== undefined) {
+    if (!Array.isArray(x.trialResults)) errs.push("trialResults: expected an array");
+    else
+      x.trialResults.forEach((r, i) => {
+        record(r, `trialResults[${i}]`);
+      });
+  }
   if (x.micro !== undefined) {
     if (!Array.isArray(x.micro)) errs.push("micro: expected an array");
     else

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { PhaseOutput, PhaseTask } from "./load-client.ts";
 import type { LoopResult } from "./loop.ts";
 import { validateReport } from "./report.ts";
-import { type BenchOptions, runBench } from "./runner.ts";
+import { type BenchOptions, medianTrials, runBench } from "./runner.ts";
 import type { BenchTarget, Capability, RunningTarget } from "./targets/types.ts";
 
 const OPTS: BenchOptions = {
@@ -226,5 +226,109 @@ describe("runBench", () => {
       reason: expect.stringMatching(/load phase had 3 errors/),
     });
     expect(stopped).toEqual(["fake"]);
+  });
+
+  it("runs every trial in alternating target order and reports each target's median trial", async () => {
+    const started: string[] = [];
+    const stopped: string[] = [];
+    const base = fakeTargets(stopped);
+    let yStarts = 0;
+    const target = (name: string): BenchTarget => {
+      const t = base(name);
+      return {
+        ...t,
+        async start(o) {
+          started.push(name);
+          if (name === "y" && ++yStarts === 2) throw new Error("port in use");
+          const running = await t.start(o);
+          return {
+            ...running,
+            client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
+          };
+        },
+      };
+    };
+    // Workload a's throughput per target, trial after trial.
+    const figures: Record<string, number[]> = { x: [300, 100, 200], y: [30] };
+    const calls: Record<string, number> = { x: 0, y: 0 };
+    const report = await runBench(
+      { ...OPTS, targets: ["x", "y"], workloads: ["a"], trials: 3 },
+      () => {},
+      undefined,
+      {
+        target,
+        phase: async (task) => {
+          const who = task.client.endpoints[0]!;
+          const throughput = task.phase === "load" ? 5 : figures[who]![calls[who]!++]!;
+          return {
+            result: { ...loopResult(task), throughput },
+            nextInsert: 100,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
+        },
+      },
+    );
+    expect(validateReport(report)).toEqual([]);
+    // Trial 2 runs the targets in reverse; y failed to start there and is not tried again.
+    expect(started).toEqual(["x", "y", "y", "x", "x"]);
+    expect(stopped).toEqual(["x", "y", "x", "x"]);
+    expect(report.targets.map((t) => [t.name, t.status, t.reason])).toEqual([
+      ["x", "ok", undefined],
+      ["y", "failed", "trial 2: port in use"],
+    ]);
+    expect(report.trialResults!.map((r) => `${r.target}:${r.workload}:${r.trial}`)).toEqual([
+      "x:load:1",
+      "x:a:1",
+      "y:load:1",
+      "y:a:1",
+      "x:load:2",
+      "x:a:2",
+      "x:load:3",
+      "x:a:3",
+    ]);
+    expect(report.results.map((r) => `${r.target}:${r.workload}`)).toEqual([
+      "x:load",
+      "x:a",
+      "y:load",
+      "y:a",
+    ]);
+    const xa = report.results[1]!;
+    expect(xa).toMatchObject({ throughput: 200, trial: 3, note: "median of 3 trials" });
+    expect(xa.trials).toEqual({
+      of: 3,
+      picked: 3,
+      byTrial: [
+        { trial: 1, throughput: 300, p99Us: 4 },
+        { trial: 2, throughput: 100, p99Us: 4 },
+        { trial: 3, throughput: 200, p99Us: 4 },
+      ],
+    });
+    expect(report.results[3]!.trials).toMatchObject({ of: 1, picked: 1 });
+  });
+});
+
+describe("medianTrials", () => {
+  const rec = (target: string, trial: number, throughput: number, status: "ok" | "failed" = "ok") =>
+    ({ target, workload: "a", status, trial, throughput, latency: { p99Us: 1 } }) as never;
+  it("picks the lower middle trial of an even count, and says how many did not run ok", () => {
+    const [r] = medianTrials([
+      rec("x", 1, 40),
+      rec("x", 2, 10),
+      rec("x", 3, 0, "failed"),
+      rec("x", 4, 20),
+      rec("x", 5, 30),
+    ]);
+    expect(r).toMatchObject({
+      throughput: 20,
+      trial: 4,
+      note: "median of 4 trials (1 more did not run ok)",
+    });
+    expect(r!.trials!.of).toBe(5);
+  });
+  it("keeps the first record of a pair that never ran ok", () => {
+    const [r] = medianTrials([rec("x", 1, 0, "failed"), rec("x", 2, 0, "failed")]);
+    expect(r).toMatchObject({ status: "failed", trial: 1 });
+    expect(r!.trials).toBeUndefined();
   });
 });

@@ -1,5 +1,7 @@
 // One benchmark run: for each target in turn (never two at once), start it, load the records, run
-// every selected workload with a warm-up, stop it; collect every figure into a BenchReport.
+// every selected workload with a warm-up, stop it; collect every figure into a BenchReport. With
+// several trials the whole sequence repeats (every other trial in reverse target order) and each
+// target's figure per workload is its median trial.
 
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -66,6 +68,8 @@ export interface BenchOptions {
   keep: boolean;
   /** Profile the reference node: `node --cpu-prof` into this directory (kept after the run). */
   profileDir?: string;
+  /** Times the whole comparison runs (default 1); see `medianTrials`. */
+  trials?: number;
 }
 
 export type BenchEvent =
@@ -212,7 +216,57 @@ export function unsupported(w: WorkloadSpec, target: RunningTarget): string | un
 
 export function plannedSeconds(opts: BenchOptions): number {
   const perWorkload = (opts.warmupMs + opts.durationMs) / 1000;
-  return opts.targets.length * opts.workloads.length * perWorkload;
+  return (opts.trials ?? 1) * opts.targets.length * opts.workloads.length * perWorkload;
+}
+
+/** The target order of trial `t` (0-based): every other trial runs the targets in reverse, so no
+ * target always comes first (or last) on a machine whose speed drifts during a run. */
+export function trialOrder(targets: readonly string[], t: number): string[] {
+  return t % 2 === 1 ? [...targets].reverse() : [...targets];
+}
+
+/**
+ * One record per target and workload from several trials' records (each with its `trial`): the
+ * record of the median trial by throughput (the lower middle one for an even count), among the
+ * trials that ran ok, with every ok trial's throughput and p99 in `trials`. A pair no trial ran ok
+ * keeps its first trial's record. Order: first appearance.
+ */
+export function medianTrials(records: readonly ResultRecord[]): ResultRecord[] {
+  const groups = new Map<string, ResultRecord[]>();
+  for (const r of records) {
+    const key = `${r.target}\u0000${r.workload}`;
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const out: ResultRecord[] = [];
+  for (const group of groups.values()) {
+    const ok = group.filter((r) => r.status === "ok");
+    if (ok.length === 0) {
+      out.push({ ...group[0]! });
+      continue;
+    }
+    const sorted = [...ok].sort(
+      (a, b) => a.throughput - b.throughput || (a.trial ?? 0) - (b.trial ?? 0),
+    );
+    const picked = sorted[Math.floor((sorted.length - 1) / 2)]!;
+    const notOk = group.length - ok.length;
+    const remark = `median of ${ok.length} trials${notOk ? ` (${notOk} more did not run ok)` : ""}`;
+    out.push({
+      ...picked,
+      note: picked.note ? `${picked.note}; ${remark}` : remark,
+      trials: {
+        of: group.length,
+        picked: picked.trial ?? 1,
+        byTrial: ok.map((r) => ({
+          trial: r.trial ?? 1,
+          throughput: r.throughput,
+          p99Us: r.latency.p99Us,
+        })),
+      },
+    });
+  }
+  return out;
 }
 
 export async function runBench(
@@ -224,8 +278,6 @@ export async function runBench(
   const started = new Date();
   const machine = machineInfo();
   const workloads = opts.workloads.map((w) => (w === RAW_WORKLOAD ? undefined : workloadByName(w)));
-  const targets: TargetRecord[] = [];
-  const results: ResultRecord[] = [];
   const connections = opts.connections ?? opts.concurrency;
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), "quorumlab-bench-"));
   const cleanup = opts.keep ? undefined : removeAtExit(workRoot);
@@ -238,84 +290,100 @@ export async function runBench(
       p: (x: import("./loop.ts").LoopProgress) => void,
     ) => runPhase(task, { signal: s, onProgress: p }));
 
+  const trials = opts.trials ?? 1;
+  /** Each target's record, from its first trial; a later trial's failure marks it failed. */
+  const records = new Map<string, TargetRecord>();
+  const trialResults: ResultRecord[] = [];
+  const failTarget = (name: string, trial: number, reason: string): void => {
+    const rec = records.get(name)!;
+    rec.status = "failed";
+    rec.reason = trials > 1 ? `trial ${trial}: ${reason}` : reason;
+    onEvent({ type: "target", target: name, status: "failed", detail: rec.reason });
+  };
   try {
-    for (const name of opts.targets) {
-      if (signal?.aborted) break;
-      const target = resolveTarget(name);
-      const tOpts: TargetOptions = {
-        workDir: path.join(workRoot, target.name),
-        nodes: opts.nodes,
-        n: opts.n,
-        r: opts.r,
-        w: opts.w,
-        consistency: opts.consistency,
-        conflictMode: opts.conflictMode,
-        sync: opts.sync,
-        syncWindowMs: opts.syncWindowMs,
-        ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
-        refEndpoints: opts.refEndpoints,
-        seed: opts.seed,
-        valueSize: opts.valueSize,
-        ...(opts.profileDir
-          ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", path.resolve(opts.profileDir)] }
-          : {}),
-      };
-      const probe = await target.probe(tOpts);
-      if (!probe.available) {
-        targets.push({
-          name: target.name,
-          status: "skipped",
-          reason: probe.reason,
-          install: probe.install,
-        });
+    for (let t = 0; t < trials; t++) {
+      for (const name of trialOrder(opts.targets, t)) {
+        if (signal?.aborted) break;
+        // A target skipped or failed once is not tried again.
+        const known = records.get(name);
+        if (known !== undefined && known.status !== "ok") continue;
+        const target = resolveTarget(name);
+        const tOpts: TargetOptions = {
+          workDir: path.join(workRoot, trials > 1 ? `${target.name}-${t + 1}` : target.name),
+          nodes: opts.nodes,
+          n: opts.n,
+          r: opts.r,
+          w: opts.w,
+          consistency: opts.consistency,
+          conflictMode: opts.conflictMode,
+          sync: opts.sync,
+          syncWindowMs: opts.syncWindowMs,
+          ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
+          refEndpoints: opts.refEndpoints,
+          seed: opts.seed,
+          valueSize: opts.valueSize,
+          ...(opts.profileDir
+            ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", path.resolve(opts.profileDir)] }
+            : {}),
+        };
+        if (known === undefined) {
+          const probe = await target.probe(tOpts);
+          if (!probe.available) {
+            records.set(name, {
+              name: target.name,
+              status: "skipped",
+              reason: probe.reason,
+              install: probe.install,
+            });
+            onEvent({
+              type: "target",
+              target: target.name,
+              status: "skipped",
+              detail: `${probe.reason}; to run it: ${probe.install}`,
+            });
+            continue;
+          }
+          records.set(name, { name: target.name, status: "ok", version: probe.version });
+        }
+        onEvent({ type: "target", target: target.name, status: "starting" });
+        const t0 = Date.now();
+        let running: RunningTarget;
+        try {
+          running = await target.start(tOpts);
+        } catch (err) {
+          failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
+          continue;
+        }
+        const record = records.get(name)!;
+        if (known === undefined) {
+          record.version = running.version;
+          record.config = { ...running.config };
+          record.startMs = Date.now() - t0;
+        }
         onEvent({
           type: "target",
           target: target.name,
-          status: "skipped",
-          detail: `${probe.reason}; to run it: ${probe.install}`,
+          status: "ok",
+          detail: `${running.version}, started in ${Date.now() - t0} ms${trials > 1 ? ` (trial ${t + 1} of ${trials})` : ""}`,
         });
-        continue;
-      }
-      onEvent({ type: "target", target: target.name, status: "starting" });
-      const t0 = Date.now();
-      let running: RunningTarget;
-      try {
-        running = await target.start(tOpts);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        targets.push({ name: target.name, status: "failed", version: probe.version, reason });
-        onEvent({ type: "target", target: target.name, status: "failed", detail: reason });
-        continue;
-      }
-      const record: TargetRecord = {
-        name: target.name,
-        status: "ok",
-        version: running.version,
-        config: { ...running.config },
-        startMs: Date.now() - t0,
-      };
-      targets.push(record);
-      onEvent({
-        type: "target",
-        target: target.name,
-        status: "ok",
-        detail: `${running.version}, started in ${record.startMs} ms`,
-      });
-      try {
-        await benchTarget(running, workloads, opts, connections, results, onEvent, phase, signal);
-      } catch (err) {
-        record.status = "failed";
-        record.reason = err instanceof Error ? err.message : String(err);
-        onEvent({ type: "target", target: target.name, status: "failed", detail: record.reason });
-      } finally {
-        await running.stop();
-        if (opts.keep) record.config = { ...record.config, workDir: tOpts.workDir };
+        const results: ResultRecord[] = [];
+        try {
+          await benchTarget(running, workloads, opts, connections, results, onEvent, phase, signal);
+        } catch (err) {
+          failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
+        } finally {
+          await running.stop();
+          if (opts.keep) record.config = { ...record.config, workDir: tOpts.workDir };
+          for (const r of results) trialResults.push(trials > 1 ? { ...r, trial: t + 1 } : r);
+        }
       }
     }
   } finally {
     if (!opts.keep) fs.rmSync(workRoot, { recursive: true, force: true });
     cleanup?.release();
   }
+  const targets = opts.targets.flatMap((n) => records.get(n) ?? []);
+  const results = trials > 1 ? medianTrials(trialResults) : trialResults;
   const finished = new Date();
   return {
     schema: BENCH_SCHEMA,
@@ -327,6 +395,7 @@ export async function runBench(
     options: { ...opts, connections },
     targets,
     results,
+    ...(trials > 1 ? { trialResults } : {}),
   };
 }
 
