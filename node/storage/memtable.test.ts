@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BLOOM_SEED_1, murmur3 } from "./bloom.ts";
 import { compareBytes } from "./coding.ts";
 import { KIND_PUT, KIND_TOMBSTONE } from "./entry.ts";
-import { LOOKUP_FOUND, type MemLookup, Memtable } from "./memtable.ts";
+import { LOOKUP_FOUND, LOOKUP_MISSING, type MemLookup, Memtable } from "./memtable.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const out = (): MemLookup => ({
@@ -100,7 +100,7 @@ describe("memtable", () => {
     );
   }
 
-  it("finds every key through its hash index as it grows, keys sharing a long prefix", () => {
+  it("finds every key while its hash index grows (never dropped), keys sharing a long prefix", () => {
     const m = new Memtable();
     const key = (i: number) => new TextEncoder().encode(`user:0000:${i * 7919}`);
     const value = (i: number, round: number) => new TextEncoder().encode(`${i}/${round}`);
@@ -151,6 +151,35 @@ describe("memtable", () => {
     }
     expect(m.get(new Uint8Array([1, 2, 3, 4, 5]), o)).not.toBe(LOOKUP_FOUND);
     expect(collect(m)).toHaveLength(keys.length);
+  });
+
+  it("keys with neighbouring home slots: a lookup that walks their run drops the index", () => {
+    // 1,200 keys, one per home slot 0..1199 of the 4,096-slot index they grow it to: each goes in
+    // without a probe, but together they form one run longer than MAX_PROBES, which a lookup of an
+    // absent key with home slot 0 would walk to its end.
+    const taken = new Map<number, Uint8Array>();
+    let absent: Uint8Array | undefined;
+    const k = new Uint8Array(4);
+    const view = new DataView(k.buffer);
+    for (let i = 0; taken.size < 1200 || absent === undefined; i++) {
+      view.setUint32(0, i);
+      const home = murmur3(k, 0, 4, BLOOM_SEED_1) & 0xfff;
+      if (home >= 1200) continue;
+      if (!taken.has(home)) taken.set(home, k.slice());
+      else if (home === 0 && absent === undefined) absent = k.slice();
+    }
+    const m = new Memtable();
+    let seq = 1;
+    for (const [home, key] of taken) put(m, seq++, key, new TextEncoder().encode(`v${home}`));
+    expect(m.indexSlots).toBe(4096); // never dropped while inserting
+    const o = out();
+    expect(m.get(absent!, o)).toBe(LOOKUP_MISSING);
+    expect(m.indexSlots).toBe(0); // dropped by the lookup
+    for (const [home, key] of taken) {
+      expect(m.get(key, o)).toBe(LOOKUP_FOUND);
+      expect(new TextDecoder().decode(o.buf.subarray(o.off, o.off + o.len))).toBe(`v${home}`);
+    }
+    expect(m.get(absent!, o)).toBe(LOOKUP_MISSING);
   });
 
   it("seeks to the first key at or after a target", () => {
