@@ -102,7 +102,7 @@ export interface CoordinatorDeps {
   readonly clock: Clock;
   readonly timers: Timers;
   /** Decides which reads ask all N replicas (`readRepairPercent` below 100). */
-  readonly random?: Random;
+  readonly random: Random;
   readonly log: Logger;
   readonly metrics?: ReplicationMetrics;
   /** Hinted handoff (undefined: this node refuses hints). */
@@ -407,7 +407,7 @@ export class Coordinator {
     const percent = this.cfg.readRepairPercent ?? 100;
     if (percent >= 100) return true;
     if (percent <= 0) return false;
-    return (this.deps.random?.next() ?? Math.random()) * 100 < percent;
+    return this.deps.random.next() * 100 < percent;
   }
 
   private readReplica(

@@ -8,7 +8,7 @@ import { xxh64Into, xxh64Out } from "../../cluster/xxhash64.ts";
 import type { Env, TimerHandle } from "../../env/env.ts";
 import { ByteBudget } from "./byte-budget.ts";
 import { type ExchangeReport, emptyReport, runExchange } from "./exchange.ts";
-import { joinHash, keyString, leafOfLo, splitHash } from "./merkle-tree.ts";
+import { joinHash, keyString, leafOfLo } from "./merkle-tree.ts";
 import { ReplicaGroups } from "./replica-groups.ts";
 import { type ResponderStats, registerResponder } from "./responder.ts";
 import { PurgedTombstones, TombstoneLedger } from "./tombstones.ts";
@@ -277,15 +277,9 @@ export class AntiEntropy {
       return;
     }
     // The version hash as two words; a BigInt only for a tombstone (the ledger keeps those).
-    let vhHi: number;
-    let vhLo: number;
-    if (this.codec.hashInto !== undefined) {
-      this.codec.hashInto(encoded);
-      vhHi = xxh64Out.hi;
-      vhLo = xxh64Out.lo;
-    } else {
-      [vhHi, vhLo] = splitHash(this.codec.hash(encoded));
-    }
+    this.codec.hashInto(encoded);
+    const vhHi = xxh64Out.hi;
+    const vhLo = xxh64Out.lo;
     g.tree.set(key, leaf, vhHi, vhLo, ks);
     const tomb = tombstone ?? this.codec.isTombstone(encoded);
     const vh = tomb ? joinHash(vhHi, vhLo) : undefined;

@@ -13,9 +13,9 @@ export interface VersionCodec {
   /** A 64-bit hash of a key's versions. Equal states must hash equal on every node (hash a
    * canonical encoding); different states should differ (a collision hides a divergence). */
   hash(encoded: Uint8Array): bigint;
-  /** Optional: the same hash as `hash`, left in `xxh64Out` (cluster/xxhash64.ts) as two words,
-   * without allocating. Anti-entropy uses it on every write when present. */
-  hashInto?(encoded: Uint8Array): void;
+  /** The same hash as `hash`, left in `xxh64Out` (cluster/xxhash64.ts) as two words, without
+   * allocating: anti-entropy's per-write path. */
+  hashInto(encoded: Uint8Array): void;
   /** True when every version in the state is a tombstone (reading it is a 404). */
   isTombstone(encoded: Uint8Array): boolean;
 }

@@ -3,7 +3,7 @@
 //
 // Layout: flags (1 byte: bit 0 = tombstone), stamp (8 bytes, float64 big-endian), value bytes.
 
-import { xxh64 } from "../../../cluster/xxhash64.ts";
+import { xxh64, xxh64Into } from "../../../cluster/xxhash64.ts";
 import type { VersionCodec } from "../types.ts";
 
 export interface StampedVersion {
@@ -40,6 +40,7 @@ export function compareStamped(a: Uint8Array, b: Uint8Array): number {
 export const stampCodec: VersionCodec = {
   merge: (a, b) => (compareStamped(a, b) >= 0 ? a : b),
   hash: (encoded) => xxh64(encoded),
+  hashInto: (encoded) => xxh64Into(encoded),
   isTombstone: (encoded) => encoded.length > 0 && (encoded[0]! & 1) === 1,
 };
 
