@@ -16,6 +16,19 @@ function replicas(time: SimTime, plan: Record<string, { ok: boolean; afterMs: nu
   return { calls, call };
 }
 
+/** A round over `plan`'s replicas that calls `first` at once and holds `held` back (1 s deadline,
+ * 20 ms speculation delay). */
+function heldRound(
+  plan: Record<string, { ok: boolean; afterMs: number }>,
+  first: string[],
+  held: string[],
+) {
+  const time = new SimTime();
+  const { calls, call } = replicas(time, plan);
+  const round = new QuorumRound(first, call, time, 1000, { nodes: held, afterMs: 20 });
+  return { time, calls, round };
+}
+
 async function outcome(time: SimTime, round: QuorumRound<string>, needed: number) {
   let out: QuorumOutcome | undefined;
   void round.wait(needed).then((o) => {
@@ -27,13 +40,15 @@ async function outcome(time: SimTime, round: QuorumRound<string>, needed: number
 
 describe("QuorumRound with held-back replicas", () => {
   it("does not call them when the first replicas make the quorum, and leaves no timer", async () => {
-    const time = new SimTime();
-    const { calls, call } = replicas(time, {
-      a: { ok: true, afterMs: 1 },
-      b: { ok: true, afterMs: 2 },
-      c: { ok: true, afterMs: 1 },
-    });
-    const round = new QuorumRound(["a", "b"], call, time, 1000, { nodes: ["c"], afterMs: 20 });
+    const { time, calls, round } = heldRound(
+      {
+        a: { ok: true, afterMs: 1 },
+        b: { ok: true, afterMs: 2 },
+        c: { ok: true, afterMs: 1 },
+      },
+      ["a", "b"],
+      ["c"],
+    );
     expect(await outcome(time, round, 2)).toBe("met");
     await time.advance(100);
     expect(calls.map((c) => c.node)).toEqual(["a", "b"]);
@@ -41,13 +56,15 @@ describe("QuorumRound with held-back replicas", () => {
   });
 
   it("calls them at once when a first replica fails", async () => {
-    const time = new SimTime();
-    const { calls, call } = replicas(time, {
-      a: { ok: true, afterMs: 1 },
-      b: { ok: false, afterMs: 3 },
-      c: { ok: true, afterMs: 1 },
-    });
-    const round = new QuorumRound(["a", "b"], call, time, 1000, { nodes: ["c"], afterMs: 20 });
+    const { time, calls, round } = heldRound(
+      {
+        a: { ok: true, afterMs: 1 },
+        b: { ok: false, afterMs: 3 },
+        c: { ok: true, afterMs: 1 },
+      },
+      ["a", "b"],
+      ["c"],
+    );
     expect(await outcome(time, round, 2)).toBe("met");
     expect(calls).toEqual([
       { node: "a", atMs: 0 },
@@ -58,12 +75,14 @@ describe("QuorumRound with held-back replicas", () => {
   });
 
   it("calls them after the speculation delay when a first replica is slow", async () => {
-    const time = new SimTime();
-    const { calls, call } = replicas(time, {
-      a: { ok: true, afterMs: 500 },
-      b: { ok: true, afterMs: 2 },
-    });
-    const round = new QuorumRound(["a"], call, time, 1000, { nodes: ["b"], afterMs: 20 });
+    const { time, calls, round } = heldRound(
+      {
+        a: { ok: true, afterMs: 500 },
+        b: { ok: true, afterMs: 2 },
+      },
+      ["a"],
+      ["b"],
+    );
     expect(await outcome(time, round, 1)).toBe("met");
     expect(calls).toEqual([
       { node: "a", atMs: 0 },
@@ -80,13 +99,15 @@ describe("QuorumRound with held-back replicas", () => {
   });
 
   it("is impossible only once the held-back replicas failed too", async () => {
-    const time = new SimTime();
-    const { calls, call } = replicas(time, {
-      a: { ok: false, afterMs: 1 },
-      b: { ok: false, afterMs: 5 },
-      c: { ok: true, afterMs: 1 },
-    });
-    const round = new QuorumRound(["a"], call, time, 1000, { nodes: ["b", "c"], afterMs: 20 });
+    const { time, calls, round } = heldRound(
+      {
+        a: { ok: false, afterMs: 1 },
+        b: { ok: false, afterMs: 5 },
+        c: { ok: true, afterMs: 1 },
+      },
+      ["a"],
+      ["b", "c"],
+    );
     expect(await outcome(time, round, 2)).toBe("impossible");
     expect(calls.map((c) => c.node)).toEqual(["a", "b", "c"]);
   });
@@ -101,16 +122,15 @@ describe("QuorumRound with held-back replicas", () => {
         fc.nat(),
         fc.nat(),
         async (replies, firstSeed, needSeed) => {
-          const time = new SimTime();
           const names = replies.map((_, i) => `n${i}`);
           const plan = Object.fromEntries(names.map((n, i) => [n, replies[i]!]));
           const needed = 1 + (needSeed % names.length);
           const firstCount = 1 + (firstSeed % names.length);
-          const { calls, call } = replicas(time, plan);
-          const round = new QuorumRound(names.slice(0, firstCount), call, time, 1000, {
-            nodes: names.slice(firstCount),
-            afterMs: 20,
-          });
+          const { time, calls, round } = heldRound(
+            plan,
+            names.slice(0, firstCount),
+            names.slice(firstCount),
+          );
           const out = await outcome(time, round, needed);
           const oks = replies.filter((r) => r.ok).length;
           expect(out).toBe(oks >= needed ? "met" : "impossible");

@@ -98,13 +98,18 @@ export class QuorumRound<T> {
   private giveUpHeld(): void {
     if (this.heldNodes.length === 0) return;
     this.takeHeld();
-    if (this.pendingCalls === 0) this.timer.cancel();
+    this.stopTimerWhenIdle();
+  }
+
+  /** Nothing in flight and nothing held back: the deadline has nothing left to cut short. */
+  private stopTimerWhenIdle(): void {
+    if (this.pendingCalls === 0 && this.heldNodes.length === 0) this.timer.cancel();
   }
 
   private settle(reply: ReplicaReply<T>): void {
     if (this.expired) return; // late: the round is over, and the caller has already decided
     this.pendingCalls--;
-    if (this.pendingCalls === 0 && this.heldNodes.length === 0) this.timer.cancel();
+    this.stopTimerWhenIdle();
     if (reply.ok) this.successes++;
     this.replies.push(reply);
     this.wake();
