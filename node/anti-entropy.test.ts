@@ -72,7 +72,7 @@ describe("anti-entropy between node processes", () => {
       expect(s.present).toBe(true);
       expect(decoded(s)).toEqual(i < 20 ? [null] : [`value-${i}`]);
     }
-    expect(await metric(base, "quorumlab_anti_entropy_keys_repaired")).toBe(keys);
+    expect(await metric(base, "quorumlab_anti_entropy_keys_repaired_total")).toBe(keys);
     const second = (await postJson(`${base}/admin/repair`, { peers: ["n1"] }, token())) as {
       keysRepairedHere: number;
       rangesInSync: number;
@@ -159,14 +159,14 @@ describe("anti-entropy between node processes", () => {
     );
     // Two more anti-entropy rounds on each after that, so a purge would have had its chance.
     const rounds = await Promise.all(
-      [0, 1].map((i) => metric(http(i), "quorumlab_anti_entropy_rounds")),
+      [0, 1].map((i) => metric(http(i), "quorumlab_anti_entropy_rounds_total")),
     );
     await waitFor("two more anti-entropy rounds", () =>
-      onBoth("quorumlab_anti_entropy_rounds", (v, i) => v >= rounds[i]! + 2),
+      onBoth("quorumlab_anti_entropy_rounds_total", (v, i) => v >= rounds[i]! + 2),
     );
     for (const i of [0, 1]) {
       for (const k of deleted) expect(decoded(await local(http(i), k))).toEqual([null]);
-      expect(await metric(http(i), "quorumlab_anti_entropy_tombstones_purged")).toBe(0);
+      expect(await metric(http(i), "quorumlab_anti_entropy_tombstones_purged_total")).toBe(0);
       expect(await metric(http(i), "quorumlab_anti_entropy_tombstones_past_grace")).toBe(
         deleted.length,
       );
@@ -216,7 +216,7 @@ describe("anti-entropy between node processes", () => {
     // back as a tombstone (never as a value), and it was purged once more.
     for (let i = 0; i < 3; i++)
       expect(
-        await metric(nodeHttp(i), "quorumlab_anti_entropy_tombstones_purged"),
+        await metric(nodeHttp(i), "quorumlab_anti_entropy_tombstones_purged_total"),
       ).toBeGreaterThanOrEqual(deleted.length);
   }
 

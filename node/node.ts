@@ -6,6 +6,7 @@ import { ClientApi } from "./api/client-api.ts";
 import { type HttpServerHandle, startHttpServer } from "./api/http-server.ts";
 import { base64 } from "./api/http-types.ts";
 import { NodeMetrics, splitStats } from "./api/metrics.ts";
+import { ProcessMetrics } from "./api/process-metrics.ts";
 import { SerialApi } from "./api/serial-api.ts";
 import { formatAddress } from "./cluster/address-book.ts";
 import { openCluster, openStorage } from "./cluster-parts.ts";
@@ -66,6 +67,15 @@ const CLUSTER_GAUGES: ReadonlySet<string> = new Set([
   "inboundConnections",
   "ring_joining",
   "ring_leaving",
+]);
+
+/** Anti-entropy statistics that are levels; the rest are running totals. */
+const ANTI_ENTROPY_GAUGES: ReadonlySet<string> = new Set([
+  "treeKeys",
+  "groups",
+  "tombstones",
+  "tombstonesPastGrace",
+  "ready",
 ]);
 
 /** Hinted handoff statistics that are levels (docs/node.md "Sloppy quorum and hinted handoff"). */
@@ -170,6 +180,8 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     : undefined;
 
   const metrics = new NodeMetrics();
+  const processMetrics = new ProcessMetrics();
+  started.push(() => processMetrics.stop());
   const requestDeadlines = new CoarseTimers(env.timers, env.clock);
   started.push(() => requestDeadlines.close());
   const coordinator = new Coordinator({
@@ -356,22 +368,26 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
         HINT_GAUGES,
       );
       const sm = splitStats({ ...streamer.stats() }, STREAMING_GAUGES);
+      const ae = splitStats(antiEntropyStats(antiEntropy.stats()), ANTI_ENTROPY_GAUGES);
       return metrics.render(
         {
           storage: st.gauges,
           cluster: cl.gauges,
-          anti_entropy: antiEntropyGauges(antiEntropy.stats()),
+          anti_entropy: ae.gauges,
           hints: hs.gauges,
           streaming: sm.gauges,
           node: { uptime_seconds: (env.clock.monotonic() - t0) / 1000 },
           paxos_acceptor: strong.gauges(),
+          process: processMetrics.gauges(),
         },
         {
           storage: st.counters,
+          anti_entropy: ae.counters,
           cluster: cl.counters,
           hints: hs.counters,
           streaming: sm.counters,
           ...strong.counters(),
+          process: processMetrics.counters(),
         },
       );
     },
@@ -440,6 +456,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
         await antiEntropy.stop();
         await cluster.close();
         requestDeadlines.close();
+        processMetrics.stop();
         await markCleanShutdown(storage);
         await storage.close();
         log.info("stopped", { event: "stopped" });
@@ -453,7 +470,7 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
 const REPAIR_READY_WAIT_MS = 30_000;
 
 /** Anti-entropy figures for /metrics: counters and gauges, `ready` as 0/1. */
-function antiEntropyGauges(s: AntiEntropyStats): Record<string, number> {
+function antiEntropyStats(s: AntiEntropyStats): Record<string, number> {
   const out: Record<string, number> = {};
   // Names go snake_case when the metrics are rendered; only booleans need turning into numbers.
   for (const [k, v] of Object.entries(s)) out[k] = typeof v === "boolean" ? (v ? 1 : 0) : v;

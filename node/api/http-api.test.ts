@@ -408,5 +408,61 @@ describe("metrics of a two-node cluster", () => {
     expect(text).toMatch(/^quorumlab_cluster_alive 2$/m);
     expect(text).not.toMatch(/^quorumlab_[a-z_]*[A-Z]/m);
     expect(text).toMatch(/quorumlab_read_repairs_total 0/);
+    // Anti-entropy's running totals are counters too; its levels stay gauges.
+    expect(text).toMatch(/^# TYPE quorumlab_anti_entropy_rounds_total counter$/m);
+    expect(text).toMatch(/^# TYPE quorumlab_anti_entropy_tree_keys gauge$/m);
+    expect(text).not.toMatch(/^quorumlab_anti_entropy_rounds /m);
+  });
+
+  it("reports the process: CPU time, event-loop busy time, collections and memory", async () => {
+    const base = `http://127.0.0.1:${nodes[0]!.http.port}`;
+    const scrape = async (): Promise<Map<string, number>> => {
+      const text = await (
+        await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).text();
+      const out = new Map<string, number>();
+      for (const m of text.matchAll(/^(quorumlab_process_[a-z_]+) (\S+)$/gm)) {
+        out.set(m[1]!, Number(m[2]));
+      }
+      return out;
+    };
+    const before = await scrape();
+    for (let i = 0; i < 50; i++) {
+      await fetch(`${base}/kv/p${i % 10}`, { method: "PUT", body: "x".repeat(4096) });
+    }
+    // The nodes run in this process: about 100 MB of short-lived objects here is more than the
+    // young generation holds, so at least one collection must be counted.
+    let keep = 0;
+    for (let i = 0; i < 1_000_000; i++) keep += [i, i, i, i, i, i, i, i].length;
+    expect(keep).toBe(8_000_000);
+    const after = await scrape();
+    const counters = [
+      "cpu_seconds",
+      "cpu_user_seconds",
+      "cpu_system_seconds",
+      "event_loop_busy_seconds",
+      "gc_seconds",
+      "gc_runs",
+      "gc_minor_seconds",
+      "gc_minor_runs",
+      "gc_major_seconds",
+      "gc_major_runs",
+    ];
+    for (const c of counters) {
+      const name = `quorumlab_process_${c}_total`;
+      expect(after.get(name), name).toBeGreaterThanOrEqual(before.get(name)!);
+    }
+    const grew = (c: string): number =>
+      after.get(`quorumlab_process_${c}_total`)! - before.get(`quorumlab_process_${c}_total`)!;
+    expect(grew("cpu_seconds")).toBeGreaterThan(0);
+    expect(grew("event_loop_busy_seconds")).toBeGreaterThan(0);
+    expect(after.get("quorumlab_process_gc_runs_total")).toBeGreaterThan(0);
+    expect(after.get("quorumlab_process_gc_runs_total")).toBe(
+      ["minor", "major", "incremental", "weakcb", "other"]
+        .map((k) => after.get(`quorumlab_process_gc_${k}_runs_total`) ?? 0)
+        .reduce((a, b) => a + b, 0),
+    );
+    expect(after.get("quorumlab_process_resident_bytes")).toBeGreaterThan(10 * 1024 * 1024);
+    expect(after.get("quorumlab_process_heap_used_bytes")).toBeGreaterThan(0);
   });
 });
