@@ -56,6 +56,22 @@ describe("validateReport", () => {
     expect(validateReport({ ...r, trialResults: {} })).toContain("trialResults: expected an array");
   });
 
+  it("checks the server counters' growth: an object of numbers", () => {
+    const good = sampleResult("etcd", "a", 1000, 5000);
+    const ok = sampleReport([{ ...good, serverCounters: { 'reqs_total{op="get"}': 5 } }]);
+    expect(validateReport(ok)).toEqual([]);
+    const bad = sampleReport([
+      { ...good, serverCounters: { fsyncs_total: "many" } as unknown as Record<string, number> },
+    ]);
+    expect(validateReport(bad)).toEqual([
+      'results[0].serverCounters["fsyncs_total"]: expected a number >= 0, got "many"',
+    ]);
+    const notObj = sampleReport([
+      { ...good, serverCounters: [] as unknown as Record<string, number> },
+    ]);
+    expect(validateReport(notObj)).toEqual(["results[0].serverCounters: expected an object"]);
+  });
+
   it("requires a reason for skipped targets and the open-loop figures for open-loop results", () => {
     const r = sampleReport([{ ...sampleResult("etcd", "a", 1000, 5000), mode: "open" }]);
     r.targets.push({ name: "redis", status: "skipped" });

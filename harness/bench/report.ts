@@ -67,6 +67,10 @@ export interface ResultRecord {
    * the benchmark process (the load client's thread; the main thread idles), `target` the
    * target's server processes together (absent when their pids are unknown). */
   cpuPerOp?: { client?: number; target?: number };
+  /** How much each of the target's server counters grew during the phase (warm-up included),
+   * summed over its servers: Prometheus series (name and labels) → growth; series that did not
+   * grow are left out. Absent when the target exposes none (docs/bench.md). */
+  serverCounters?: Record<string, number>;
   /** With `--trials`: the trial this record is from (1-based), in `BenchReport.trialResults`. */
   trial?: number;
   /** With `--trials`: in `results`, this record is the median trial's (`picked`) of `of` trials;
@@ -256,6 +260,12 @@ export function validateReport(x: unknown): string[] {
       else
         for (const f of ["client", "target"])
           if (r.cpuPerOp[f] !== undefined) num(r.cpuPerOp[f], `${p}.cpuPerOp.${f}`);
+    }
+    if (r.serverCounters !== undefined) {
+      if (!isObj(r.serverCounters)) errs.push(`${p}.serverCounters: expected an object`);
+      else
+        for (const [k, v] of Object.entries(r.serverCounters))
+          num(v, `${p}.serverCounters[${JSON.stringify(k)}]`);
     }
     if (r.mode === "open") {
       if (!isObj(r.open)) errs.push(`${p}.open: expected the open-loop figures`);

@@ -56,7 +56,10 @@ function loopResult(task: PhaseTask): LoopResult {
   };
 }
 
-function fakeTargets(stopped: string[]): (name: string) => BenchTarget {
+function fakeTargets(
+  stopped: string[],
+  counters?: (name: string) => RunningTarget["counters"],
+): (name: string) => BenchTarget {
   return (name) => ({
     name,
     description: name,
@@ -79,6 +82,7 @@ function fakeTargets(stopped: string[]): (name: string) => BenchTarget {
           connections,
           timeoutMs,
         }),
+        ...(counters?.(name) ? { counters: counters(name) } : {}),
         stop: async () => {
           stopped.push(name);
         },
@@ -153,6 +157,51 @@ describe("runBench", () => {
       ycsb: { insertStart: 107 },
     });
     expect(new Set(tasks.map((t) => t.ycsb.seed)).size).toBe(tasks.length);
+  });
+
+  it("records how much the target's counters grew in each phase; unreadable counters are left out", async () => {
+    let calls = 0;
+    let phases = 0;
+    const report = await runBench(
+      { ...OPTS, targets: ["fake", "mute"], workloads: ["a"] },
+      () => {},
+      undefined,
+      {
+        target: fakeTargets([], (name) =>
+          name === "fake"
+            ? async () => {
+                calls++;
+                // Five requests per phase; one series stands still, one restarts from zero.
+                return {
+                  'reqs_total{op="get"}': 5 * phases,
+                  still_total: 3,
+                  restarted_total: calls % 2 === 1 ? 10 : 0,
+                };
+              }
+            : async () => {
+                throw new Error("401");
+              },
+        ),
+        phase: async (task): Promise<PhaseOutput> => {
+          phases++;
+          return {
+            result: loopResult(task),
+            nextInsert: 100,
+            clientUtilization: 0.5,
+            clientCpuMs: 1,
+          };
+        },
+      },
+    );
+    expect(validateReport(report)).toEqual([]);
+    const rec = (target: string, workload: string) =>
+      report.results.find((r) => r.target === target && r.workload === workload)!;
+    expect(rec("fake", "load").serverCounters).toEqual({ 'reqs_total{op="get"}': 5 });
+    expect(rec("fake", "a").serverCounters).toEqual({ 'reqs_total{op="get"}': 5 });
+    expect(calls).toBe(4);
+    // A target whose counters cannot be read still runs; its records just have none.
+    expect(rec("mute", "a").status).toBe("ok");
+    expect(rec("mute", "a").serverCounters).toBeUndefined();
   });
 
   it("open loop: every run phase gets the rate and a large in-flight bound", async () => {

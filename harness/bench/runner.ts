@@ -28,6 +28,7 @@ import {
   type ResultRecord,
   type TargetRecord,
 } from "./report.ts";
+import { type Counters, counterGrowth } from "./server-counters.ts";
 import { targetByName } from "./targets/index.ts";
 import { removeAtExit } from "./targets/process.ts";
 import type { BenchTarget, Capability, RunningTarget, TargetOptions } from "./targets/types.ts";
@@ -184,11 +185,13 @@ async function measuredPhase(
   task: PhaseTask,
   signal: AbortSignal | undefined,
   onProgress: (p: import("./loop.ts").LoopProgress) => void,
-): Promise<PhaseOutput & { cpuPerOp: ResultRecord["cpuPerOp"] }> {
+): Promise<PhaseOutput & { cpuPerOp: ResultRecord["cpuPerOp"]; serverCounters?: Counters }> {
   const pids = running.pids?.() ?? [];
+  const countersBefore = await readCounters(running);
   const before = cpuMs(pids);
   const out = await phase(task, signal, onProgress);
   const after = cpuMs(pids);
+  const countersAfter = countersBefore && (await readCounters(running));
   const r = out.result;
   const executed = r.warmupOps + r.ops + r.errors + r.abandoned;
   const client = usPerOp(out.clientCpuMs, executed);
@@ -202,7 +205,21 @@ async function measuredPhase(
       ...(client !== undefined ? { client } : {}),
       ...(target !== undefined ? { target } : {}),
     },
+    ...(countersBefore && countersAfter
+      ? { serverCounters: counterGrowth(countersBefore, countersAfter) }
+      : {}),
   };
+}
+
+/** The target's counters, or undefined when it has none or they cannot be read now (a phase's
+ * figures do not depend on them). */
+async function readCounters(running: RunningTarget): Promise<Counters | undefined> {
+  if (running.counters === undefined) return undefined;
+  try {
+    return await running.counters();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why `target` cannot run `w`, or undefined when it can. */
@@ -463,6 +480,7 @@ async function benchTarget(
     );
     rec.clientUtilization = out.clientUtilization;
     rec.cpuPerOp = out.cpuPerOp;
+    if (out.serverCounters !== undefined) rec.serverCounters = out.serverCounters;
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
     if (out.result.errors > 0) {
@@ -597,6 +615,7 @@ async function benchTarget(
     );
     rec.clientUtilization = out.clientUtilization;
     rec.cpuPerOp = out.cpuPerOp;
+    if (out.serverCounters !== undefined) rec.serverCounters = out.serverCounters;
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
   }

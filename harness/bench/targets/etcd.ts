@@ -4,6 +4,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { scrapeCounters } from "../server-counters.ts";
 import { capture, freePort, type Spawned, spawnLogged, tail, waitUntil, which } from "./process.ts";
 import type { BenchTarget, Capability, RunningTarget } from "./types.ts";
 
@@ -129,6 +130,8 @@ export const etcdTarget: BenchTarget = {
           };
         },
         pids: () => procs.map((p) => p.pid).filter((p) => p > 0),
+        // Every member serves its Prometheus metrics on its client URL.
+        counters: () => scrapeCounters(urls.map((u) => `${u}/metrics`)),
         stop: stopAll,
       };
       return running;

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { kvHttpClient } from "../clients/kv-http.ts";
 import { cpuMs } from "../cpu.ts";
+import { counterGrowth } from "../server-counters.ts";
 import { quorumlabTarget } from "./quorumlab.ts";
 import type { RunningTarget } from "./types.ts";
 
@@ -51,10 +52,20 @@ describe("quorumlab target on real nodes", () => {
 
     const c = kvHttpClient(running.client(3, 10_000));
     cleanups.push(() => c.close());
+    const before = await running.counters!();
     expect(await c.read("user000000000001")).toBe("not_found");
     expect(await c.insert("user000000000001", bytes("one"))).toBe("ok");
     expect(await c.read("user000000000001")).toBe("ok");
     expect(await c.readModifyWrite("user000000000001", bytes("two"))).toBe("ok");
+    // The nodes' counters, summed over the three: a miss, two reads (one of the read-modify-write)
+    // and two writes, each acknowledged after two replicas stored it (the third may still be on
+    // its way, or be sent again by read repair).
+    const grew = counterGrowth(before, await running.counters!());
+    expect(grew['quorumlab_http_requests_total{op="put",status="204"}']).toBe(2);
+    expect(grew['quorumlab_http_requests_total{op="get",status="200"}']).toBe(2);
+    expect(grew['quorumlab_http_requests_total{op="get",status="404"}']).toBe(1);
+    expect(grew.quorumlab_storage_puts_total).toBeGreaterThanOrEqual(4);
+    expect(grew.quorumlab_process_cpu_seconds_total).toBeGreaterThan(0);
     // CAS: the first on a fresh key succeeds; of concurrent ones on one key, at least one wins,
     // and every other answers conflict (412), never an error.
     expect(await c.compareAndSet("cas-key", bytes("a"))).toBe("ok");

@@ -4,6 +4,7 @@
 
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import { scrapeCounters } from "../server-counters.ts";
 import { waitUntil } from "./process.ts";
 import type { BenchTarget, Capability, Probe, RunningTarget, TargetOptions } from "./types.ts";
 
@@ -29,12 +30,17 @@ export interface RefCluster {
   endpoints: string[];
   /** The node processes, when this process started them. */
   pids?: number[];
+  /** The nodes' admin token (for /metrics), when known. */
+  adminToken?: string;
   version: string;
   config: Record<string, unknown>;
   stop(): Promise<void>;
 }
 
 export type RefLauncher = (req: RefClusterRequest) => Promise<RefCluster>;
+
+/** The admin token of the nodes `npm run cluster -- up` starts (harness/runtime/local-cluster.ts). */
+const REF_ADMIN_TOKEN = "quorumlab-admin";
 
 const RUNTIME = new URL("../../runtime/", import.meta.url);
 
@@ -47,7 +53,11 @@ interface LocalClusterModule {
     settings?: Record<string, string | number>;
     readyTimeoutMs?: number;
     nodeArgs?: string[];
-  }): Promise<{ nodes: Array<{ http: string; pid?: number }>; stop(): Promise<void> }>;
+  }): Promise<{
+    nodes: Array<{ http: string; pid?: number }>;
+    adminToken?: string;
+    stop(): Promise<void>;
+  }>;
 }
 
 /** The node's `sync` setting (docs/node.md): always, none, batch:<ms>, periodic:<ms>. */
@@ -79,6 +89,7 @@ export function localClusterLauncher(mod: LocalClusterModule): RefLauncher {
     return {
       endpoints: cluster.nodes.map((n) => n.http),
       pids: cluster.nodes.flatMap((n) => (typeof n.pid === "number" ? [n.pid] : [])),
+      ...(cluster.adminToken !== undefined ? { adminToken: cluster.adminToken } : {}),
       version: `quorumlab ${readVersion()}`,
       config: { launcher: "harness/runtime/local-cluster.ts", settings },
       stop: () => cluster.stop(),
@@ -158,6 +169,8 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
       if (opts.refEndpoints?.length) {
         cluster = {
           endpoints: opts.refEndpoints,
+          // The token `npm run cluster -- up` gives its nodes; with another, no counters.
+          adminToken: REF_ADMIN_TOKEN,
           version: `quorumlab ${readVersion()}`,
           config: {
             endpoints: opts.refEndpoints,
@@ -248,6 +261,15 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
           return { url: `${url}?r=1&read_repair=off`, method: "GET" };
         },
         pids: () => cluster.pids ?? [],
+        ...(cluster.adminToken !== undefined
+          ? {
+              counters: () =>
+                scrapeCounters(
+                  cluster.endpoints.map((u) => `${u}/metrics`),
+                  { authorization: `Bearer ${cluster.adminToken}` },
+                ),
+            }
+          : {}),
         stop: () => cluster.stop(),
       };
       return running;

@@ -2,6 +2,7 @@
 // side — how to find and start it, what it supports, and how the load client reaches it.
 
 import type { OpKind } from "../../../workloads/ycsb.ts";
+import type { Counters } from "../server-counters.ts";
 
 /** What a target can do: the YCSB operation kinds, plus `raw-get` (a fixed HTTP request that
  * autocannon can fire, for the HTTP-ceiling comparison). */
@@ -74,6 +75,9 @@ export interface RunningTarget {
   rawGet?(key: string, value: Uint8Array): Promise<RawRequest>;
   /** Process ids of the target's servers, for their CPU time per operation (none: not measured). */
   pids?(): number[];
+  /** The servers' Prometheus counters, summed over the target's servers (series → value): read
+   * before and after each phase for the record's `serverCounters`. Absent: not recorded. */
+  counters?(): Promise<Counters>;
   stop(): Promise<void>;
 }
 
