@@ -74,6 +74,9 @@ class RealAppendFile implements AppendFile {
   async sync(): Promise<void> {
     await this.handle.datasync();
   }
+  syncSync(): void {
+    fs.fdatasyncSync(this.handle.fd);
+  }
   async close(): Promise<void> {
     await this.handle.close();
   }

@@ -1,6 +1,11 @@
 // The commit log's promises under each sync mode, checked against a simulated disk that loses
 // unsynced writes on a crash.
-import { describe, expect, it } from "vitest";
+import * as nodeFs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AppendFile, FileSystem } from "../env/env.ts";
+import { realEnv, realFileSystem } from "../env/real.ts";
 import { SimFileSystem } from "../env/sim-fs.ts";
 import { openEngine } from "./engine.ts";
 import { GatedFileSystem, settle, simEnv } from "./testing.ts";
@@ -154,5 +159,89 @@ describe("sync modes", () => {
     const db = await openEngine(env, "/db", { sync: "periodic:250" });
     expect(db.syncMode).toBe("periodic:250");
     await db.close();
+  });
+});
+
+// On a real disk, `always` and `batch` fsync each group on the event loop (`syncSync`): a group is
+// written at the end of the turn its records were encoded in, and nothing is acknowledged before
+// its fdatasync returned. The simulated disk above has no `syncSync`, so those tests cover the
+// thread-pool path; the crash test (crash.test.ts, real processes killed) covers this one.
+describe("sync on the event loop (real file system)", () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) nodeFs.rmSync(d, { recursive: true, force: true });
+  });
+  const tmp = (): string => {
+    const d = nodeFs.mkdtempSync(path.join(os.tmpdir(), "ql-sync-loop-"));
+    dirs.push(d);
+    return d;
+  };
+  const quietEnv = () => realEnv({ logLevel: "error" });
+  /** The real file system, its commit logs' fsyncs counted by kind; `fail()` makes the next
+   * synchronous one fail. */
+  function logFs(fail: () => boolean = () => false) {
+    const calls = { sync: 0, syncSync: 0 };
+    const fs: FileSystem = {
+      ...realFileSystem,
+      async openAppend(p) {
+        const f = await realFileSystem.openAppend(p);
+        if (!p.endsWith(".log")) return f;
+        const wrapped: AppendFile = {
+          path: f.path,
+          get size() {
+            return f.size;
+          },
+          append: (d) => f.append(d),
+          appendSync: (d) => f.appendSync!(d),
+          sync: () => {
+            calls.sync++;
+            return f.sync();
+          },
+          syncSync: () => {
+            if (fail())
+              throw Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+            calls.syncSync++;
+            f.syncSync!();
+          },
+          close: () => f.close(),
+        };
+        return wrapped;
+      },
+    };
+    return { fs, calls };
+  }
+
+  it("always: the writers of one turn share one fsync; writers of later turns get their own", async () => {
+    const dir = tmp();
+    const { fs, calls } = logFs();
+    const db = await openEngine({ ...quietEnv(), fs }, dir, { sync: "always" });
+    const syncs0 = db.stats().logSyncs;
+    await Promise.all(Array.from({ length: 64 }, (_, i) => db.put(enc(`k${i}`), enc(`v${i}`))));
+    expect(db.stats().logSyncs - syncs0).toBe(1);
+    for (let i = 0; i < 3; i++) await db.put(enc(`seq${i}`), enc("s"));
+    expect(db.stats().logSyncs - syncs0).toBe(4);
+    // Every group's fsync ran on the event loop, none on the thread pool.
+    expect(calls).toEqual({ sync: 0, syncSync: db.stats().logSyncs });
+    await db.close();
+    const again = await openEngine(quietEnv(), dir, { sync: "always" });
+    expect(dec(await again.get(enc("k63")))).toBe("v63");
+    expect(dec(await again.get(enc("seq2")))).toBe("s");
+    await again.close();
+  });
+
+  it("a failed fsync on the event loop fails the waiting writers and every later write", async () => {
+    const dir = tmp();
+    let failNext = false;
+    const { fs } = logFs(() => failNext);
+    const db = await openEngine({ ...quietEnv(), fs }, dir, { sync: "always" });
+    await db.put(enc("before"), enc("1"));
+    failNext = true;
+    const lost = Promise.all([db.put(enc("lost"), enc("2")), db.put(enc("lost2"), enc("2"))]);
+    await expect(lost).rejects.toMatchObject({ code: "IO_ERROR" });
+    failNext = false;
+    await expect(db.put(enc("after"), enc("3"))).rejects.toMatchObject({ code: "IO_ERROR" });
+    expect(dec(await db.get(enc("before")))).toBe("1");
+    expect(await db.get(enc("lost"))).toBeUndefined();
+    await db.close().catch(() => {});
   });
 });

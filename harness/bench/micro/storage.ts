@@ -1,8 +1,11 @@
 // Micro-benchmark suite: the storage engine (node/storage) against classic-level (LevelDB) in one
 // process: one unsynced put, and one get of a present key from a store of 50,000 records, each
 // awaited in turn. `npm run bench:storage` has the bulk figures (concurrency, durable puts, 1M keys).
+// Plus the commit log's durable append both ways (docs/storage.md, "Where the fsync runs"): an
+// 800-byte write(2) and an fdatasync on the event loop, or the fdatasync through the thread pool.
 
 import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ClassicLevel } from "classic-level";
@@ -20,6 +23,7 @@ const MEMTABLE = 4 * 1024 * 1024;
 let dir: string | undefined;
 let engine: LsmEngine | undefined;
 let level: ClassicLevel<Uint8Array, Uint8Array> | undefined;
+let logFile: fsp.FileHandle | undefined;
 
 export const suite: MicroSuite = {
   name: "storage",
@@ -69,10 +73,24 @@ export const suite: MicroSuite = {
       .add("classic-level get, present key", async () => {
         if ((await l.get(keys[next()]!)) === undefined) throw new Error("classic-level lost a key");
       });
+    const log = await fsp.open(path.join(dir, "fsync.log"), "a");
+    logFile = log;
+    const record = new Uint8Array(800).fill(7);
+    bench
+      .add("append + fdatasync on the event loop", () => {
+        fs.writeSync(log.fd, record);
+        fs.fdatasyncSync(log.fd);
+      })
+      .add("append + fdatasync through the thread pool", async () => {
+        fs.writeSync(log.fd, record);
+        await log.datasync();
+      });
   },
   async teardown() {
     await engine?.close();
     await level?.close();
+    await logFile?.close();
+    logFile = undefined;
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     engine = undefined;
     level = undefined;
