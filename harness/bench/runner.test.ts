@@ -1,6 +1,8 @@
 // The run's orchestration with fake targets and phases: what is skipped and why, what fails, the
 // order of phases, and what each phase is asked to do.
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PhaseOutput, PhaseTask } from "./load-client.ts";
 import type { LoopResult } from "./loop.ts";
@@ -354,6 +356,31 @@ describe("runBench", () => {
       ],
     });
     expect(report.results[3]!.trials).toMatchObject({ of: 1, picked: 1 });
+  });
+
+  it("with --keep, a target's record names the directory of every trial it ran", async () => {
+    const report = await runBench(
+      { ...OPTS, targets: ["fake"], workloads: ["a"], trials: 2, keep: true },
+      () => {},
+      undefined,
+      {
+        target: fakeTargets([]),
+        phase: async (task) => ({
+          result: loopResult(task),
+          nextInsert: 100,
+          clientUtilization: 0.1,
+          clientCpuMs: 1,
+        }),
+      },
+    );
+    const dirs = report.targets[0]!.config!.workDirs as string[];
+    try {
+      expect(dirs.map((d) => path.basename(d))).toEqual(["fake-1", "fake-2"]);
+      expect(path.dirname(dirs[0]!)).toBe(path.dirname(dirs[1]!));
+      expect(report.targets[0]!.config!.workDir).toBeUndefined();
+    } finally {
+      fs.rmSync(path.dirname(dirs[0]!), { recursive: true, force: true });
+    }
   });
 });
 

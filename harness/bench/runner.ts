@@ -390,7 +390,14 @@ export async function runBench(
           failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
         } finally {
           await running.stop();
-          if (opts.keep) record.config = { ...record.config, workDir: tOpts.workDir };
+          if (opts.keep) {
+            // Each trial kept its own directory: the record names them all.
+            const prev = (record.config?.workDirs as string[] | undefined) ?? [];
+            record.config =
+              trials > 1
+                ? { ...record.config, workDirs: [...prev, tOpts.workDir] }
+                : { ...record.config, workDir: tOpts.workDir };
+          }
           for (const r of results) trialResults.push(trials > 1 ? { ...r, trial: t + 1 } : r);
         }
       }
