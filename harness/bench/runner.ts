@@ -317,6 +317,15 @@ export async function runBench(
     rec.reason = trials > 1 ? `trial ${trial}: ${reason}` : reason;
     onEvent({ type: "target", target: name, status: "failed", detail: rec.reason });
   };
+  /** With --keep: the record names the directory kept, or with trials every trial's (each kept
+   * its own, also one whose target failed to start: its logs say why). */
+  const keptDir = (record: TargetRecord, dir: string): void => {
+    const prev = (record.config?.workDirs as string[] | undefined) ?? [];
+    record.config =
+      trials > 1
+        ? { ...record.config, workDirs: [...prev, dir] }
+        : { ...record.config, workDir: dir };
+  };
   try {
     for (let t = 0; t < trials; t++) {
       for (const name of trialOrder(opts.targets, t)) {
@@ -369,6 +378,7 @@ export async function runBench(
           running = await target.start(tOpts);
         } catch (err) {
           failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
+          if (opts.keep) keptDir(records.get(name)!, tOpts.workDir);
           continue;
         }
         const record = records.get(name)!;
@@ -390,14 +400,7 @@ export async function runBench(
           failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
         } finally {
           await running.stop();
-          if (opts.keep) {
-            // Each trial kept its own directory: the record names them all.
-            const prev = (record.config?.workDirs as string[] | undefined) ?? [];
-            record.config =
-              trials > 1
-                ? { ...record.config, workDirs: [...prev, tOpts.workDir] }
-                : { ...record.config, workDir: tOpts.workDir };
-          }
+          if (opts.keep) keptDir(record, tOpts.workDir);
           for (const r of results) trialResults.push(trials > 1 ? { ...r, trial: t + 1 } : r);
         }
       }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   addCounters,
   counterGrowth,
+  MAX_SCRAPE_BYTES,
   MAX_SERIES,
   parseCounters,
   scrapeCounters,
@@ -28,11 +29,23 @@ broken_total{a="b"} not-a-number
 `;
 
 describe("parseCounters", () => {
-  it("keeps the samples of counters, by series, and nothing else", () => {
+  it("keeps the samples of counters and the count and sum of histograms, and nothing else", () => {
     expect(parseCounters(EXPOSITION)).toEqual({
       'reqs_total{op="get",status="200"}': 10,
       'reqs_total{op="put",status="204"}': 4,
       fsyncs_total: 7,
+      lat_seconds_count: 3,
+      lat_seconds_sum: 0.2,
+    });
+    const summary = [
+      "# TYPE go_gc_duration_seconds summary",
+      'go_gc_duration_seconds{quantile="0.5"} 0.001',
+      "go_gc_duration_seconds_sum 0.25",
+      "go_gc_duration_seconds_count 40",
+    ].join("\n");
+    expect(parseCounters(summary)).toEqual({
+      go_gc_duration_seconds_sum: 0.25,
+      go_gc_duration_seconds_count: 40,
     });
   });
 
@@ -86,6 +99,11 @@ describe("scrapeCounters", () => {
     expect(sum.fsyncs_total).toBe(10);
     expect(sum['reqs_total{op="put",status="204"}']).toBe(4);
     expect(seen).toEqual(["Bearer t", "Bearer t"]);
+  });
+
+  it("refuses an exposition longer than MAX_SCRAPE_BYTES", async () => {
+    const big = await serve(200, `# TYPE a_total counter\n${"#".repeat(MAX_SCRAPE_BYTES)}\n`);
+    await expect(scrapeCounters([big])).rejects.toThrow(/more than \d+ bytes of metrics/);
   });
 
   it("rejects when a server does not answer 200", async () => {

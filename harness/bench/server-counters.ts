@@ -10,10 +10,15 @@ export type Counters = Record<string, number>;
 /** The most series one scrape keeps: a scrape is bounded like any other input. */
 export const MAX_SERIES = 2000;
 
+/** The most bytes one scrape reads; a longer exposition is refused. */
+export const MAX_SCRAPE_BYTES = 8 * 1024 * 1024;
+
 /**
- * The counter samples of a Prometheus text exposition (version 0.0.4): lines of metrics whose
- * `# TYPE` is `counter`, keyed by the series as written (`name` or `name{labels}`). Histograms,
- * summaries, gauges and untyped metrics are left out; so is anything past `MAX_SERIES`.
+ * The monotonic samples of a Prometheus text exposition (version 0.0.4), keyed by the series as
+ * written (`name` or `name{labels}`): every sample of a metric whose `# TYPE` is `counter`, and
+ * the `_count` and `_sum` of a `histogram` or `summary` (etcd reports its WAL fsyncs only as the
+ * histogram `etcd_disk_wal_fsync_duration_seconds`, Go its collections as a summary). Buckets,
+ * quantiles, gauges and untyped metrics are left out; so is anything past `MAX_SERIES`.
  */
 export function parseCounters(text: string): Counters {
   const counters = new Set<string>();
@@ -25,6 +30,10 @@ export function parseCounters(text: string): Counters {
     if (line.startsWith("#")) {
       const m = /^#\s*TYPE\s+(\S+)\s+(\S+)/.exec(line);
       if (m?.[2] === "counter") counters.add(m[1]!);
+      else if (m?.[2] === "histogram" || m?.[2] === "summary") {
+        counters.add(`${m[1]}_count`);
+        counters.add(`${m[1]}_sum`);
+      }
       continue;
     }
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
@@ -49,8 +58,9 @@ export function addCounters(a: Counters, b: Counters): Counters {
 
 /**
  * How much each series grew from `before` to `after`, the series that did not grow left out.
- * A series that went down (a server restarted and counts from zero again) is left out too: its
- * growth is unknown.
+ * A series whose total went down (a server restarted and counts from zero again) is left out too:
+ * its growth is unknown. Summed over several servers, one server's restart only lowers the total,
+ * which then understates the growth; the targets' servers are not restarted during a phase.
  */
 export function counterGrowth(before: Counters, after: Counters): Counters {
   const out: Counters = {};
@@ -70,12 +80,33 @@ export async function scrapeCounters(
   const texts = await Promise.all(
     urls.map(async (url) => {
       const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
-      const text = await res.text();
-      if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
-      return text;
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`${url} answered ${res.status}`);
+      }
+      return readBounded(res, url);
     }),
   );
   const sum: Counters = {};
   for (const t of texts) addCounters(sum, parseCounters(t));
   return sum;
+}
+
+/** The body as text, refusing more than `MAX_SCRAPE_BYTES`. */
+async function readBounded(res: Response, url: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  if (res.body === null) return "";
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.length;
+    if (bytes > MAX_SCRAPE_BYTES) {
+      await reader.cancel();
+      throw new Error(`${url}: more than ${MAX_SCRAPE_BYTES} bytes of metrics`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

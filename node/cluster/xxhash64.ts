@@ -3,8 +3,8 @@
 // The algorithm is XXH64 exactly as the xxHash specification defines it (Yann Collet,
 // doc/xxhash_spec.md), so any xxHash library reproduces our tokens: `xxhsum -H1` prints the same
 // value for the same bytes. JavaScript has no fast 64-bit integers (BigInt allocates), so every
-// 64-bit value is a (hi, lo) pair of uint32 held in module-level registers; the hot path allocates
-// nothing.
+// 64-bit value is a (hi, lo) pair of 32-bit words, held as int32 in module-level registers; the
+// result is given as uint32 words. Nothing is allocated.
 
 // The primes' words as int32 (see below).
 const P1_HI = 0x9e3779b1 | 0;

@@ -229,6 +229,48 @@ describe("sync on the event loop (real file system)", () => {
     await again.close();
   });
 
+  it("batch: a window's writers share one fsync on the event loop", async () => {
+    const dir = tmp();
+    const { fs, calls } = logFs();
+    const db = await openEngine({ ...quietEnv(), fs }, dir, { sync: "batch:1000" });
+    const syncs0 = db.stats().logSyncs;
+    // Writers of two turns within the window (a second, so no scheduling delay splits them) join
+    // one group.
+    const first = db.put(enc("w0"), enc("0"));
+    await new Promise((r) => setImmediate(r));
+    const second = db.put(enc("w1"), enc("1"));
+    await Promise.all([first, second]);
+    expect(db.stats().logSyncs - syncs0).toBe(1);
+    expect(calls).toEqual({ sync: 0, syncSync: db.stats().logSyncs });
+    await db.close();
+  });
+
+  it("always: memtable rotations through the event-loop fsync lose nothing", async () => {
+    const dir = tmp();
+    const { fs, calls } = logFs();
+    // A 4 KiB memtable: 400 writes of about 100 bytes rotate the log many times.
+    const db = await openEngine({ ...quietEnv(), fs }, dir, {
+      sync: "always",
+      memtableBytes: 4096,
+    });
+    for (let batch = 0; batch < 20; batch++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => {
+          const k = batch * 20 + i;
+          return db.put(enc(`key-${k}`), enc(`value-${k}-${"x".repeat(80)}`));
+        }),
+      );
+    }
+    expect(db.stats().flushes).toBeGreaterThan(3);
+    expect(calls.syncSync).toBeGreaterThanOrEqual(20);
+    await db.close();
+    const again = await openEngine(quietEnv(), dir, { sync: "always", memtableBytes: 4096 });
+    for (let k = 0; k < 400; k++) {
+      expect(dec(await again.get(enc(`key-${k}`)))).toBe(`value-${k}-${"x".repeat(80)}`);
+    }
+    await again.close();
+  });
+
   it("a failed fsync on the event loop fails the waiting writers and every later write", async () => {
     const dir = tmp();
     let failNext = false;
