@@ -306,7 +306,30 @@ describe("bench.html and the summary", () => {
       values: [0.09, 2, 4, 4],
     });
     expect(model.overTime[0]!.throughput.times).toEqual([0]);
+    // No counters recorded: no counters section.
+    expect(model.counters).toEqual([]);
+    const counted = sampleReport([
+      {
+        ...sampleResult("quorumlab", "a", 3000, 4000),
+        ops: 1000,
+        errors: 0,
+        serverCounters: { quorumlab_storage_log_syncs_total: 220, x_seconds_total: 1.23456 },
+      },
+      sampleResult("etcd", "a", 1000, 5000),
+    ]);
+    expect(benchPageModel(counted).counters).toEqual([
+      {
+        workload: "a",
+        columns: ["target", "series", "grew by", "per operation"],
+        rows: [
+          ["quorumlab", "quorumlab_storage_log_syncs_total", "220", "0.22"],
+          ["quorumlab", "x_seconds_total", "1.235", "0.001235"],
+        ],
+      },
+    ]);
+    expect(renderBenchHtml(counted)).toContain("a: server counters");
     const html = renderBenchHtml(report);
+    expect(html).not.toContain("Server counters");
     // The shared report page: self-contained (inlined script and data, nothing fetched).
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/i);

@@ -50,6 +50,8 @@ export interface BenchPageModel {
   percentiles: PercentilesModel[];
   overTime: Array<{ workload: string; throughput: TimeSeriesModel; p99: TimeSeriesModel }>;
   table: { columns: string[]; rows: string[][] };
+  /** Per workload: how much each target's server counters grew in the phase, and per operation. */
+  counters: Array<{ workload: string; columns: string[]; rows: string[][] }>;
 }
 
 /** The chart data of a run. Pure function of the report. */
@@ -135,6 +137,23 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
     throughput: bars("Throughput (answered operations per second)", "ops/s", (r) => r.throughput),
     p99: bars("p99 latency", "ms", (r) => r.latency.p99Us / 1000),
     cpu: bars("Server CPU time per operation", "µs", (r) => r.cpuPerOp?.target),
+    counters: workloads.flatMap((w) => {
+      const rows = targets.flatMap((t) => {
+        const r = find(t, w);
+        if (r?.serverCounters === undefined) return [];
+        // Per operation counted as the CPU figures are: every operation the phase executed.
+        const executed = r.ops + r.errors + r.abandoned;
+        return Object.entries(r.serverCounters).map(([series, grew]) => [
+          t,
+          series,
+          fmtCount(grew),
+          executed > 0 ? fmtCount(grew / executed) : "",
+        ]);
+      });
+      return rows.length === 0
+        ? []
+        : [{ workload: w, columns: ["target", "series", "grew by", "per operation"], rows }];
+    }),
     percentiles: workloads.map((w) => ({
       workload: w,
       title: `${w}: latency by percentile`,
@@ -229,6 +248,11 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
   };
 }
 
+/** A counter's growth: integers as they are, other values to 4 significant digits. */
+function fmtCount(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+}
+
 function cpuText(us: number | undefined): string {
   return us === undefined ? "" : `${us < 100 ? us.toFixed(1) : Math.round(us)} µs`;
 }
@@ -238,7 +262,18 @@ function idOf(prefix: string, name: string): string {
   return `${prefix}-${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
-const NUMERIC = new Set(["ops/s", "ops", "errors", "p50", "p90", "p99", "p99.9", "max"]);
+const NUMERIC = new Set([
+  "ops/s",
+  "ops",
+  "errors",
+  "p50",
+  "p90",
+  "p99",
+  "p99.9",
+  "max",
+  "grew by",
+  "per operation",
+]);
 
 function table(t: { columns: string[]; rows: string[][] }, caption?: string): BlockSpec {
   return {
@@ -355,6 +390,17 @@ export function benchPageSpec(report: BenchReport): PageSpec {
             ),
     },
   ];
+  if (m.counters.length > 0) {
+    sections.push({
+      id: "counters",
+      title: "Server counters",
+      intro:
+        "How much each target's own counters (Prometheus counters, and the count and sum of histograms) grew during each phase, warm-up included, summed over its servers, and per operation executed: the work behind a figure (fsyncs, replica calls, collections), which a slow machine does not change.",
+      blocks: m.counters.map((c) =>
+        table({ columns: c.columns, rows: c.rows }, `${c.workload}: server counters`),
+      ),
+    });
+  }
   return {
     title: m.title,
     subtitle: report.startedAt,
