@@ -217,8 +217,7 @@ export class CommitLog {
           this.syncDue = false;
           if (this.syncsOnLoop()) {
             file.syncSync!();
-            this.dirty = false;
-            this.counters.logSyncs++;
+            this.synced();
           } else {
             await this.syncFile();
           }
@@ -240,6 +239,10 @@ export class CommitLog {
 
   private async syncFile(): Promise<void> {
     await this.file.sync();
+    this.synced();
+  }
+
+  private synced(): void {
     this.dirty = false;
     this.counters.logSyncs++;
   }
