@@ -185,7 +185,9 @@ async function measuredPhase(
   task: PhaseTask,
   signal: AbortSignal | undefined,
   onProgress: (p: import("./loop.ts").LoopProgress) => void,
-): Promise<PhaseOutput & { cpuPerOp: ResultRecord["cpuPerOp"]; serverCounters?: Counters }> {
+): Promise<
+  PhaseOutput & { figures: Pick<ResultRecord, "clientUtilization" | "cpuPerOp" | "serverCounters"> }
+> {
   const pids = running.pids?.() ?? [];
   const countersBefore = await readCounters(running);
   const before = cpuMs(pids);
@@ -201,13 +203,17 @@ async function measuredPhase(
   );
   return {
     ...out,
-    cpuPerOp: {
-      ...(client !== undefined ? { client } : {}),
-      ...(target !== undefined ? { target } : {}),
+    // What the record gets besides the load client's result.
+    figures: {
+      clientUtilization: out.clientUtilization,
+      cpuPerOp: {
+        ...(client !== undefined ? { client } : {}),
+        ...(target !== undefined ? { target } : {}),
+      },
+      ...(countersBefore && countersAfter
+        ? { serverCounters: counterGrowth(countersBefore, countersAfter) }
+        : {}),
     },
-    ...(countersBefore && countersAfter
-      ? { serverCounters: counterGrowth(countersBefore, countersAfter) }
-      : {}),
   };
 }
 
@@ -488,9 +494,7 @@ async function benchTarget(
       0,
       `${opts.recordCount} records of ${opts.valueSize} bytes`,
     );
-    rec.clientUtilization = out.clientUtilization;
-    rec.cpuPerOp = out.cpuPerOp;
-    if (out.serverCounters !== undefined) rec.serverCounters = out.serverCounters;
+    Object.assign(rec, out.figures);
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
     if (out.result.errors > 0) {
@@ -623,9 +627,7 @@ async function benchTarget(
       opts.warmupMs,
       w.concurrency ? `${w.concurrency} clients (the workload's own)` : undefined,
     );
-    rec.clientUtilization = out.clientUtilization;
-    rec.cpuPerOp = out.cpuPerOp;
-    if (out.serverCounters !== undefined) rec.serverCounters = out.serverCounters;
+    Object.assign(rec, out.figures);
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
   }
