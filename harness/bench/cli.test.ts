@@ -328,6 +328,19 @@ describe("bench.html and the summary", () => {
       },
     ]);
     expect(renderBenchHtml(counted)).toContain("a: server counters");
+    // The counters grew over the warm-up too: per operation divides by every operation executed.
+    const withWarmup = {
+      ...counted,
+      results: counted.results.map((r) =>
+        r.target === "quorumlab" ? { ...r, executedOps: 1100 } : r,
+      ),
+    };
+    expect(benchPageModel(withWarmup).counters[0]!.rows[0]).toEqual([
+      "quorumlab",
+      "quorumlab_storage_log_syncs_total",
+      "220",
+      "0.2",
+    ]);
     const html = renderBenchHtml(report);
     expect(html).not.toContain("Server counters");
     // The shared report page: self-contained (inlined script and data, nothing fetched).

@@ -141,8 +141,10 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
       const rows = targets.flatMap((t) => {
         const r = find(t, w);
         if (r?.serverCounters === undefined) return [];
-        // Per operation counted as the CPU figures are: every operation the phase executed.
-        const executed = r.ops + r.errors + r.abandoned;
+        // Per operation as the CPU figures are: every operation the phase executed, warm-up
+        // included, as the counters' growth is (records from before `executedOps` have only the
+        // measured window's).
+        const executed = r.executedOps ?? r.ops + r.errors + r.abandoned;
         return Object.entries(r.serverCounters).map(([series, grew]) => [
           t,
           series,

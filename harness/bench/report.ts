@@ -67,6 +67,9 @@ export interface ResultRecord {
    * the benchmark process (the load client's thread; the main thread idles), `target` the
    * target's server processes together (absent when their pids are unknown). */
   cpuPerOp?: { client?: number; target?: number };
+  /** Operations the phase executed, warm-up included (`ops` counts the measured window only):
+   * what `cpuPerOp` and the per-operation server counters are divided by. */
+  executedOps?: number;
   /** How much each of the target's server counters grew during the phase (warm-up included),
    * summed over its servers: Prometheus series (name and labels) → growth; series that did not
    * grow are left out. Absent when the target exposes none (docs/bench.md). */
@@ -261,6 +264,7 @@ export function validateReport(x: unknown): string[] {
         for (const f of ["client", "target"])
           if (r.cpuPerOp[f] !== undefined) num(r.cpuPerOp[f], `${p}.cpuPerOp.${f}`);
     }
+    if (r.executedOps !== undefined) num(r.executedOps, `${p}.executedOps`);
     if (r.serverCounters !== undefined) {
       if (!isObj(r.serverCounters)) errs.push(`${p}.serverCounters: expected an object`);
       else

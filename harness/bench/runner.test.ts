@@ -199,6 +199,7 @@ describe("runBench", () => {
     const rec = (target: string, workload: string) =>
       report.results.find((r) => r.target === target && r.workload === workload)!;
     expect(rec("fake", "load").serverCounters).toEqual({ 'reqs_total{op="get"}': 5 });
+    expect(rec("fake", "a").executedOps).toBe(10);
     expect(rec("fake", "a").serverCounters).toEqual({ 'reqs_total{op="get"}': 5 });
     expect(calls).toBe(4);
     // A target whose counters cannot be read still runs; its records just have none.

@@ -186,7 +186,12 @@ async function measuredPhase(
   signal: AbortSignal | undefined,
   onProgress: (p: import("./loop.ts").LoopProgress) => void,
 ): Promise<
-  PhaseOutput & { figures: Pick<ResultRecord, "clientUtilization" | "cpuPerOp" | "serverCounters"> }
+  PhaseOutput & {
+    figures: Pick<
+      ResultRecord,
+      "clientUtilization" | "executedOps" | "cpuPerOp" | "serverCounters"
+    >;
+  }
 > {
   const pids = running.pids?.() ?? [];
   const countersBefore = await readCounters(running);
@@ -206,6 +211,7 @@ async function measuredPhase(
     // What the record gets besides the load client's result.
     figures: {
       clientUtilization: out.clientUtilization,
+      executedOps: executed,
       cpuPerOp: {
         ...(client !== undefined ? { client } : {}),
         ...(target !== undefined ? { target } : {}),
