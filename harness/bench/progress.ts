@@ -16,6 +16,8 @@ export class Progress {
   private rate = 0;
   private lastPlain = 0;
   private barShown = false;
+  /** The running phase's trial ("trial k of n"), for the bar. */
+  private trial: string | undefined;
 
   constructor(
     private readonly out: ProgressSink = process.stderr,
@@ -36,13 +38,14 @@ export class Progress {
         this.line(`[${e.target}] ${e.status}${e.detail ? `: ${e.detail}` : ""}`);
         return;
       case "phase-start":
+        this.trial = e.trial;
         this.lastOps = 0;
         this.lastAt = 0;
         this.rate = 0;
         this.lastPlain = 0;
         if (!this.out.isTTY)
           this.line(
-            `[${e.target}] ${e.workload}: started${e.plannedMs ? ` (${(e.plannedMs / 1000).toFixed(0)} s)` : ""}`,
+            `[${e.target}] ${e.workload}${e.trial ? ` (${e.trial})` : ""}: started${e.plannedMs ? ` (${(e.plannedMs / 1000).toFixed(0)} s)` : ""}`,
           );
         return;
       case "phase-progress": {
@@ -56,7 +59,7 @@ export class Progress {
         const time = e.plannedMs
           ? `${(e.elapsedMs / 1000).toFixed(1)}/${(e.plannedMs / 1000).toFixed(0)}s`
           : `${(e.elapsedMs / 1000).toFixed(1)}s`;
-        const text = `${e.target} · ${e.workload} · ${e.phase} ${time} · ${fmtRate(Math.max(0, this.rate))} ops/s · ${e.ops} ops · ${e.errors} errors`;
+        const text = `${e.target} · ${e.workload}${this.trial ? ` (${this.trial})` : ""} · ${e.phase} ${time} · ${fmtRate(Math.max(0, this.rate))} ops/s · ${e.ops} ops · ${e.errors} errors`;
         if (this.out.isTTY) {
           const frac = e.plannedMs ? Math.min(1, e.elapsedMs / e.plannedMs) : 0;
           const width = 24;

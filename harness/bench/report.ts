@@ -74,6 +74,9 @@ export interface ResultRecord {
    * summed over its servers: Prometheus series (name and labels) → growth; series that did not
    * grow are left out. Absent when the target exposes none (docs/bench.md). */
   serverCounters?: Record<string, number>;
+  /** The CPU time (ms) each other target used during the phase: targets started at the same time
+   * and idle meanwhile (the interleaved schedule). Absent when there were none. */
+  othersCpuMs?: Record<string, number>;
   /** With `--trials`: the trial this record is from (1-based), in `BenchReport.trialResults`. */
   trial?: number;
   /** With `--trials`: in `results`, this record is the median trial's (`picked`) of `of` trials;
@@ -270,6 +273,12 @@ export function validateReport(x: unknown): string[] {
       else
         for (const [k, v] of Object.entries(r.serverCounters))
           num(v, `${p}.serverCounters[${JSON.stringify(k)}]`);
+    }
+    if (r.othersCpuMs !== undefined) {
+      if (!isObj(r.othersCpuMs)) errs.push(`${p}.othersCpuMs: expected an object`);
+      else
+        for (const [k, v] of Object.entries(r.othersCpuMs))
+          num(v, `${p}.othersCpuMs[${JSON.stringify(k)}]`);
     }
     if (r.mode === "open") {
       if (!isObj(r.open)) errs.push(`${p}.open: expected the open-loop figures`);

@@ -280,7 +280,7 @@ describe("runBench", () => {
     expect(stopped).toEqual(["fake"]);
   });
 
-  it("runs every trial in alternating target order and reports each target's median trial", async () => {
+  it("sequential: starts every target afresh per trial, in alternating order, and reports each target's median trial", async () => {
     const started: string[] = [];
     const stopped: string[] = [];
     const base = fakeTargets(stopped);
@@ -304,7 +304,7 @@ describe("runBench", () => {
     const figures: Record<string, number[]> = { x: [300, 100, 200], y: [30] };
     const calls: Record<string, number> = { x: 0, y: 0 };
     const report = await runBench(
-      { ...OPTS, targets: ["x", "y"], workloads: ["a"], trials: 3 },
+      { ...OPTS, targets: ["x", "y"], workloads: ["a"], trials: 3, schedule: "sequential" },
       () => {},
       undefined,
       {
@@ -359,9 +359,182 @@ describe("runBench", () => {
     expect(report.results[3]!.trials).toMatchObject({ of: 1, picked: 1 });
   });
 
-  it("with --keep, a target's record names the directory of every trial it ran", async () => {
+  it("interleaved (the default): starts and loads every target once, then runs each workload for every target back to back, trial after trial", async () => {
+    const events: string[] = [];
+    const stopped: string[] = [];
+    const base = fakeTargets(stopped);
+    const target = (name: string): BenchTarget => {
+      const t = base(name);
+      return {
+        ...t,
+        async start(o) {
+          events.push(`start ${name} ${path.basename(o.workDir)}`);
+          const running = await t.start(o);
+          return {
+            ...running,
+            // The test's own process stands in for every target's servers: its CPU time grows.
+            pids: () => [process.pid],
+            client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
+          };
+        },
+      };
+    };
+    // Throughput per target and workload, trial after trial.
+    const figures: Record<string, number[]> = {
+      "x:a": [300, 100, 200],
+      "x:c": [10, 30, 20],
+      "y:a": [30, 10, 20],
+      "y:c": [1, 3, 2],
+    };
+    const calls: Record<string, number> = {};
+    const seeds: number[] = [];
+    const progress: string[] = [];
     const report = await runBench(
-      { ...OPTS, targets: ["fake"], workloads: ["a"], trials: 2, keep: true },
+      { ...OPTS, targets: ["x", "y"], workloads: ["a", "c"], trials: 3 },
+      (e) => {
+        if (e.type === "phase-start") progress.push(`${e.target}:${e.workload}:${e.trial ?? "-"}`);
+      },
+      undefined,
+      {
+        target,
+        phase: async (task) => {
+          const who = task.client.endpoints[0]!;
+          const key = `${who}:${task.workload?.name ?? "load"}`;
+          events.push(key);
+          if (task.phase === "run") seeds.push(task.ycsb.seed);
+          // Burn a little CPU so the idle target's CPU time can be seen to grow (it is this
+          // process too).
+          const t0 = process.cpuUsage();
+          for (
+            let u = process.cpuUsage(t0);
+            u.user + u.system < 20_000;
+            u = process.cpuUsage(t0)
+          ) {}
+          const n = (calls[key] = (calls[key] ?? 0) + 1);
+          const throughput = task.phase === "load" ? 5 : figures[key]![n - 1]!;
+          return {
+            result: { ...loopResult(task), throughput },
+            nextInsert: 100 + n,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
+        },
+      },
+    );
+    expect(validateReport(report)).toEqual([]);
+    expect(report.options.schedule).toBe("interleaved");
+    // Every other trial in reverse target order; a workload's phases are adjacent.
+    expect(events).toEqual([
+      "start x x",
+      "x:load",
+      "start y y",
+      "y:load",
+      "x:a",
+      "y:a",
+      "x:c",
+      "y:c",
+      "y:a",
+      "x:a",
+      "y:c",
+      "x:c",
+      "x:a",
+      "y:a",
+      "x:c",
+      "y:c",
+    ]);
+    expect(stopped.sort()).toEqual(["x", "y"]);
+    expect(progress.slice(0, 4)).toEqual([
+      "x:load:-",
+      "y:load:-",
+      "x:a:trial 1 of 3",
+      "y:a:trial 1 of 3",
+    ]);
+    // Each trial draws its own keys.
+    expect(new Set(seeds).size).toBe(6);
+    // The load ran once, outside the trials; the workloads' rows are their median trials.
+    expect(
+      report.results.map((r) => `${r.target}:${r.workload}:${r.trial ?? "-"}:${r.throughput}`),
+    ).toEqual(["x:load:-:5", "y:load:-:5", "x:a:3:200", "y:a:3:20", "x:c:3:20", "y:c:3:2"]);
+    expect(report.trialResults).toHaveLength(14);
+    expect(report.results[2]!.trials!.byTrial.map((t) => t.throughput)).toEqual([300, 100, 200]);
+    // The idle target's CPU time during each workload phase is recorded under its name.
+    const xa = report.trialResults!.filter((r) => r.target === "x" && r.workload === "a");
+    for (const r of xa) expect(r.othersCpuMs!.y).toBeGreaterThanOrEqual(0);
+    expect(xa.some((r) => r.othersCpuMs!.y! > 0)).toBe(true);
+    expect(report.results[0]!.othersCpuMs).toBeUndefined();
+  });
+
+  it("interleaved: a target whose load errs is stopped and left out; the others run on", async () => {
+    const stopped: string[] = [];
+    const base = fakeTargets(stopped);
+    const target = (name: string): BenchTarget => {
+      const t = base(name);
+      return {
+        ...t,
+        async start(o) {
+          const running = await t.start(o);
+          return {
+            ...running,
+            client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
+          };
+        },
+      };
+    };
+    const ran: string[] = [];
+    const report = await runBench(
+      { ...OPTS, targets: ["x", "y"], workloads: ["a"], trials: 2, keep: true },
+      () => {},
+      undefined,
+      {
+        target,
+        phase: async (task) => {
+          const who = task.client.endpoints[0]!;
+          ran.push(`${who}:${task.phase}`);
+          const bad = who === "x" && task.phase === "load";
+          return {
+            result: {
+              ...loopResult(task),
+              errors: bad ? 3 : 0,
+              outcomes: (bad ? { fail: 3 } : {}) as Record<string, number>,
+            },
+            nextInsert: 100,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
+        },
+      },
+    );
+    const dirs = report.targets.map((t) => t.config?.workDir as string);
+    try {
+      expect(ran).toEqual(["x:load", "y:load", "y:run", "y:run"]);
+      expect(stopped).toEqual(["x", "y"]);
+      expect(report.targets.map((t) => [t.name, t.status])).toEqual([
+        ["x", "failed"],
+        ["y", "ok"],
+      ]);
+      expect(report.targets[0]!.reason).toMatch(/^the load phase had 3 errors/);
+      // One directory per target, kept.
+      expect(dirs.map((d) => path.basename(d))).toEqual(["x", "y"]);
+      expect(report.results.map((r) => `${r.target}:${r.workload}`)).toEqual([
+        "x:load",
+        "y:load",
+        "y:a",
+      ]);
+    } finally {
+      fs.rmSync(path.dirname(dirs[0]!), { recursive: true, force: true });
+    }
+  });
+
+  it("sequential, with --keep: a target's record names the directory of every trial it ran", async () => {
+    const report = await runBench(
+      {
+        ...OPTS,
+        targets: ["fake"],
+        workloads: ["a"],
+        trials: 2,
+        keep: true,
+        schedule: "sequential",
+      },
       () => {},
       undefined,
       {

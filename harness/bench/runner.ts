@@ -1,7 +1,9 @@
-// One benchmark run: for each target in turn (never two at once), start it, load the records, run
-// every selected workload with a warm-up, stop it; collect every figure into a BenchReport. With
-// several trials the whole sequence repeats (every other trial in reverse target order) and each
-// target's figure per workload is its median trial.
+// One benchmark run. By default (the interleaved schedule) every target is started and loaded once,
+// then every selected workload runs, with a warm-up, for each target in turn — never two at once,
+// the others idle meanwhile — so that the targets' phases of a workload are back to back; with
+// several trials the workloads repeat, every other trial in reverse target order, and each target's
+// figure per workload is its median trial. The sequential schedule runs each target alone: started,
+// loaded, measured and stopped before the next starts (every trial starting them afresh).
 
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -31,7 +33,13 @@ import {
 import { type Counters, counterGrowth } from "./server-counters.ts";
 import { targetByName } from "./targets/index.ts";
 import { removeAtExit } from "./targets/process.ts";
-import type { BenchTarget, Capability, RunningTarget, TargetOptions } from "./targets/types.ts";
+import type {
+  BenchTarget,
+  Capability,
+  ClientSpec,
+  RunningTarget,
+  TargetOptions,
+} from "./targets/types.ts";
 
 /** The autocannon workload: one fixed GET of a loaded key. */
 export const RAW_WORKLOAD = "http-get";
@@ -71,6 +79,10 @@ export interface BenchOptions {
   profileDir?: string;
   /** Times the whole comparison runs (default 1); see `medianTrials`. */
   trials?: number;
+  /** `interleaved` (default): every target started and loaded once, then each workload run for
+   * every target back to back, trial after trial. `sequential`: each target alone, started, loaded,
+   * measured and stopped before the next; with trials, every trial starts them afresh. */
+  schedule?: "interleaved" | "sequential";
 }
 
 export type BenchEvent =
@@ -80,7 +92,14 @@ export type BenchEvent =
       status: "starting" | "ok" | "skipped" | "failed";
       detail?: string;
     }
-  | { type: "phase-start"; target: string; workload: string; plannedMs?: number }
+  | {
+      type: "phase-start";
+      target: string;
+      workload: string;
+      plannedMs?: number;
+      /** With several trials: "trial k of n". */
+      trial?: string;
+    }
   | {
       type: "phase-progress";
       target: string;
@@ -178,10 +197,12 @@ function skipped(
   };
 }
 
-/** Runs a load-client phase and adds the CPU per executed operation of the client and the target. */
+/** Runs a load-client phase and adds the CPU per executed operation of the client and the target,
+ * and the CPU time the `others` (other targets started at the time, idle) used meanwhile. */
 async function measuredPhase(
   phase: NonNullable<RunDeps["phase"]>,
   running: RunningTarget,
+  others: readonly RunningTarget[],
   task: PhaseTask,
   signal: AbortSignal | undefined,
   onProgress: (p: import("./loop.ts").LoopProgress) => void,
@@ -189,15 +210,23 @@ async function measuredPhase(
   PhaseOutput & {
     figures: Pick<
       ResultRecord,
-      "clientUtilization" | "executedOps" | "cpuPerOp" | "serverCounters"
+      "clientUtilization" | "executedOps" | "cpuPerOp" | "serverCounters" | "othersCpuMs"
     >;
   }
 > {
   const pids = running.pids?.() ?? [];
   const countersBefore = await readCounters(running);
+  const othersPids = others.map((o) => [o.name, o.pids?.() ?? []] as const);
+  const othersBefore = othersPids.map(([, p]) => cpuMs(p));
   const before = cpuMs(pids);
   const out = await phase(task, signal, onProgress);
   const after = cpuMs(pids);
+  const othersCpuMs: Record<string, number> = {};
+  othersPids.forEach(([name, p], j) => {
+    const b = othersBefore[j];
+    const a = cpuMs(p);
+    if (b !== undefined && a !== undefined) othersCpuMs[name] = a - b;
+  });
   const countersAfter = countersBefore && (await readCounters(running));
   const r = out.result;
   const executed = r.warmupOps + r.ops + r.errors + r.abandoned;
@@ -219,6 +248,7 @@ async function measuredPhase(
       ...(countersBefore && countersAfter
         ? { serverCounters: counterGrowth(countersBefore, countersAfter) }
         : {}),
+      ...(Object.keys(othersCpuMs).length > 0 ? { othersCpuMs } : {}),
     },
   };
 }
@@ -258,7 +288,8 @@ export function trialOrder(targets: readonly string[], t: number): string[] {
  * One record per target and workload from several trials' records (each with its `trial`): the
  * record of the median trial by throughput (the lower middle one for an even count), among the
  * trials that ran ok, with every ok trial's throughput and p99 in `trials`. A pair no trial ran ok
- * keeps its first trial's record. Order: first appearance.
+ * keeps its first trial's record; a record without `trial` (run once for all trials) is kept as it
+ * is. Order: first appearance.
  */
 export function medianTrials(records: readonly ResultRecord[]): ResultRecord[] {
   const groups = new Map<string, ResultRecord[]>();
@@ -270,6 +301,11 @@ export function medianTrials(records: readonly ResultRecord[]): ResultRecord[] {
   }
   const out: ResultRecord[] = [];
   for (const group of groups.values()) {
+    if (group.length === 1 && group[0]!.trial === undefined) {
+      // A phase that ran once for all trials (the interleaved schedule's load).
+      out.push({ ...group[0]! });
+      continue;
+    }
     const ok = group.filter((r) => r.status === "ok");
     if (ok.length === 0) {
       out.push({ ...group[0]! });
@@ -298,6 +334,16 @@ export function medianTrials(records: readonly ResultRecord[]): ResultRecord[] {
   return out;
 }
 
+/** A started target and what its phases carry from one to the next. */
+interface Session {
+  name: string;
+  running: RunningTarget;
+  client: ClientSpec;
+  /** The next key number an insert takes (after the load and every earlier insert). */
+  nextInsert: number;
+  workDir: string;
+}
+
 export async function runBench(
   opts: BenchOptions,
   onEvent: (e: BenchEvent) => void = () => {},
@@ -318,103 +364,179 @@ export async function runBench(
       s: AbortSignal | undefined,
       p: (x: import("./loop.ts").LoopProgress) => void,
     ) => runPhase(task, { signal: s, onProgress: p }));
+  const ctx: PhaseContext = { opts, workloads, connections, onEvent, phase, signal };
 
   const trials = opts.trials ?? 1;
-  /** Each target's record, from its first trial; a later trial's failure marks it failed. */
+  const schedule = opts.schedule ?? "interleaved";
+  /** Sequential trials start every target afresh, each in a directory of its own. */
+  const freshTrials = schedule === "sequential" && trials > 1;
+  /** Each target's record, from its first start; a later failure marks it failed. */
   const records = new Map<string, TargetRecord>();
   const trialResults: ResultRecord[] = [];
-  const failTarget = (name: string, trial: number, reason: string): void => {
+  const failTarget = (name: string, trial: number | undefined, err: unknown): void => {
     const rec = records.get(name)!;
+    const reason = err instanceof Error ? err.message : String(err);
     rec.status = "failed";
-    rec.reason = trials > 1 ? `trial ${trial}: ${reason}` : reason;
+    rec.reason = trials > 1 && trial !== undefined ? `trial ${trial}: ${reason}` : reason;
     onEvent({ type: "target", target: name, status: "failed", detail: rec.reason });
   };
-  /** With --keep: the record names the directory kept, or with trials every trial's (each kept
-   * its own, also one whose target failed to start: its logs say why). */
+  /** With --keep: the record names the directory kept, or with fresh trials every trial's (each
+   * kept its own, also one whose target failed to start: its logs say why). */
   const keptDir = (record: TargetRecord, dir: string): void => {
     const prev = (record.config?.workDirs as string[] | undefined) ?? [];
-    record.config =
-      trials > 1
-        ? { ...record.config, workDirs: [...prev, dir] }
-        : { ...record.config, workDir: dir };
+    record.config = freshTrials
+      ? { ...record.config, workDirs: [...prev, dir] }
+      : { ...record.config, workDir: dir };
   };
-  try {
-    for (let t = 0; t < trials; t++) {
-      for (const name of trialOrder(opts.targets, t)) {
-        if (signal?.aborted) break;
-        // A target skipped or failed once is not tried again.
-        const known = records.get(name);
-        if (known !== undefined && known.status !== "ok") continue;
-        const target = resolveTarget(name);
-        const tOpts: TargetOptions = {
-          workDir: path.join(workRoot, trials > 1 ? `${target.name}-${t + 1}` : target.name),
-          nodes: opts.nodes,
-          n: opts.n,
-          r: opts.r,
-          w: opts.w,
-          consistency: opts.consistency,
-          conflictMode: opts.conflictMode,
-          sync: opts.sync,
-          syncWindowMs: opts.syncWindowMs,
-          ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
-          refEndpoints: opts.refEndpoints,
-          seed: opts.seed,
-          valueSize: opts.valueSize,
-          ...(opts.profileDir
-            ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", path.resolve(opts.profileDir)] }
-            : {}),
-        };
-        if (known === undefined) {
-          const probe = await target.probe(tOpts);
-          if (!probe.available) {
-            records.set(name, {
-              name: target.name,
-              status: "skipped",
-              reason: probe.reason,
-              install: probe.install,
-            });
-            onEvent({
-              type: "target",
-              target: target.name,
-              status: "skipped",
-              detail: `${probe.reason}; to run it: ${probe.install}`,
-            });
-            continue;
-          }
-          records.set(name, { name: target.name, status: "ok", version: probe.version });
-        }
-        onEvent({ type: "target", target: target.name, status: "starting" });
-        const t0 = Date.now();
-        let running: RunningTarget;
-        try {
-          running = await target.start(tOpts);
-        } catch (err) {
-          failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
-          if (opts.keep) keptDir(records.get(name)!, tOpts.workDir);
-          continue;
-        }
-        const record = records.get(name)!;
-        if (known === undefined) {
-          record.version = running.version;
-          record.config = { ...running.config };
-          record.startMs = Date.now() - t0;
-        }
+  /** Probes the target the first time, starts it; undefined when it is skipped, failed before
+   * or fails to start now (`trial` is 0-based, for a fresh trial's start). */
+  const startTarget = async (name: string, trial?: number): Promise<Session | undefined> => {
+    // A target skipped or failed once is not tried again.
+    const known = records.get(name);
+    if (known !== undefined && known.status !== "ok") return undefined;
+    const target = resolveTarget(name);
+    const tOpts: TargetOptions = {
+      workDir: path.join(
+        workRoot,
+        freshTrials && trial !== undefined ? `${target.name}-${trial + 1}` : target.name,
+      ),
+      nodes: opts.nodes,
+      n: opts.n,
+      r: opts.r,
+      w: opts.w,
+      consistency: opts.consistency,
+      conflictMode: opts.conflictMode,
+      sync: opts.sync,
+      syncWindowMs: opts.syncWindowMs,
+      ...(opts.nodeSettings ? { nodeSettings: opts.nodeSettings } : {}),
+      refEndpoints: opts.refEndpoints,
+      seed: opts.seed,
+      valueSize: opts.valueSize,
+      ...(opts.profileDir
+        ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", path.resolve(opts.profileDir)] }
+        : {}),
+    };
+    if (known === undefined) {
+      const probe = await target.probe(tOpts);
+      if (!probe.available) {
+        records.set(name, {
+          name: target.name,
+          status: "skipped",
+          reason: probe.reason,
+          install: probe.install,
+        });
         onEvent({
           type: "target",
           target: target.name,
-          status: "ok",
-          detail: `${running.version}, started in ${Date.now() - t0} ms${trials > 1 ? ` (trial ${t + 1} of ${trials})` : ""}`,
+          status: "skipped",
+          detail: `${probe.reason}; to run it: ${probe.install}`,
         });
-        const results: ResultRecord[] = [];
-        try {
-          await benchTarget(running, workloads, opts, connections, results, onEvent, phase, signal);
-        } catch (err) {
-          failTarget(name, t + 1, err instanceof Error ? err.message : String(err));
-        } finally {
-          await running.stop();
-          if (opts.keep) keptDir(record, tOpts.workDir);
-          for (const r of results) trialResults.push(trials > 1 ? { ...r, trial: t + 1 } : r);
+        return undefined;
+      }
+      records.set(name, { name: target.name, status: "ok", version: probe.version });
+    }
+    onEvent({ type: "target", target: target.name, status: "starting" });
+    const t0 = Date.now();
+    const record = records.get(name)!;
+    let running: RunningTarget;
+    try {
+      running = await target.start(tOpts);
+    } catch (err) {
+      failTarget(name, trial === undefined ? undefined : trial + 1, err);
+      if (opts.keep) keptDir(record, tOpts.workDir);
+      return undefined;
+    }
+    if (known === undefined) {
+      record.version = running.version;
+      record.config = { ...running.config };
+      record.startMs = Date.now() - t0;
+    }
+    onEvent({
+      type: "target",
+      target: target.name,
+      status: "ok",
+      detail: `${running.version}, started in ${Date.now() - t0} ms${freshTrials && trial !== undefined ? ` (trial ${trial + 1} of ${trials})` : ""}`,
+    });
+    return {
+      name,
+      running,
+      client: running.client(connections, opts.timeoutMs),
+      nextInsert: opts.recordCount,
+      workDir: tOpts.workDir,
+    };
+  };
+  const stopTarget = async (s: Session): Promise<void> => {
+    await s.running.stop();
+    if (opts.keep) keptDir(records.get(s.name)!, s.workDir);
+  };
+  /** Records a phase's results: with several trials, every trial's goes to `trialResults`. */
+  const collect = (results: ResultRecord[]): void => {
+    for (const r of results) trialResults.push(r);
+  };
+
+  try {
+    if (schedule === "sequential") {
+      for (let t = 0; t < trials; t++) {
+        for (const name of trialOrder(opts.targets, t)) {
+          if (signal?.aborted) break;
+          const s = await startTarget(name, t);
+          if (!s) continue;
+          const results: ResultRecord[] = [];
+          const trial = trials > 1 ? t + 1 : undefined;
+          try {
+            await loadPhase(ctx, s, results, trial);
+            for (let i = 0; i < workloads.length && !signal?.aborted; i++)
+              await workloadPhase(ctx, s, i, t, [], results);
+          } catch (err) {
+            failTarget(name, trial, err);
+          } finally {
+            await stopTarget(s);
+            collect(results);
+          }
         }
+      }
+    } else {
+      // Interleaved: every target started and loaded once; then each trial runs each workload
+      // for every target back to back, so one spell of a slow machine hits both.
+      const sessions = new Map<string, Session>();
+      try {
+        for (const name of opts.targets) {
+          if (signal?.aborted) break;
+          const s = await startTarget(name);
+          if (!s) continue;
+          const results: ResultRecord[] = [];
+          try {
+            await loadPhase(ctx, s, results, undefined);
+            sessions.set(name, s);
+          } catch (err) {
+            failTarget(name, undefined, err);
+            await stopTarget(s);
+          } finally {
+            collect(results);
+          }
+        }
+        for (let t = 0; t < trials; t++) {
+          for (let i = 0; i < workloads.length; i++) {
+            for (const name of trialOrder(opts.targets, t)) {
+              if (signal?.aborted) break;
+              const s = sessions.get(name);
+              if (!s) continue;
+              const others = [...sessions.values()].filter((o) => o !== s);
+              const results: ResultRecord[] = [];
+              try {
+                await workloadPhase(ctx, s, i, t, others, results);
+              } catch (err) {
+                failTarget(name, trials > 1 ? t + 1 : undefined, err);
+                sessions.delete(name);
+                await stopTarget(s);
+              } finally {
+                collect(results);
+              }
+            }
+          }
+        }
+      } finally {
+        for (const s of sessions.values()) await stopTarget(s);
       }
     }
   } finally {
@@ -431,35 +553,30 @@ export async function runBench(
     durationMs: finished.getTime() - started.getTime(),
     machine,
     quorumlab: quorumlabVersion(),
-    options: { ...opts, connections },
+    options: { ...opts, connections, schedule },
     targets,
     results,
     ...(trials > 1 ? { trialResults } : {}),
   };
 }
 
-async function benchTarget(
-  running: RunningTarget,
-  workloads: Array<WorkloadSpec | undefined>,
-  opts: BenchOptions,
-  connections: number,
-  results: ResultRecord[],
-  onEvent: (e: BenchEvent) => void,
-  phase: NonNullable<RunDeps["phase"]>,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const name = running.name;
-  const client = running.client(connections, opts.timeoutMs);
-  const ycsbBase: YcsbOptions = {
-    recordCount: opts.recordCount,
-    valueSize: opts.valueSize,
-    scanLength: opts.scanLength,
-    distribution: opts.distribution,
-    keyOrder: opts.keyOrder,
-    seed: opts.seed,
-  };
-  const progress = (workload: string) => (p: import("./loop.ts").LoopProgress) =>
-    onEvent({
+/** What every phase of a run shares. */
+interface PhaseContext {
+  opts: BenchOptions;
+  workloads: Array<WorkloadSpec | undefined>;
+  connections: number;
+  onEvent: (e: BenchEvent) => void;
+  phase: NonNullable<RunDeps["phase"]>;
+  signal: AbortSignal | undefined;
+}
+
+function progressOf(
+  ctx: PhaseContext,
+  name: string,
+  workload: string,
+): (p: import("./loop.ts").LoopProgress) => void {
+  return (p) =>
+    ctx.onEvent({
       type: "phase-progress",
       target: name,
       workload,
@@ -469,174 +586,206 @@ async function benchTarget(
       ops: p.ops,
       errors: p.errors,
     });
+}
 
-  // The load phase: every record once, so reads find data (YCSB's -load).
-  let nextInsert = opts.recordCount;
-  if (running.capabilities.has("insert")) {
-    onEvent({ type: "phase-start", target: name, workload: "load" });
-    const out = await measuredPhase(
-      phase,
-      running,
-      {
-        phase: "load",
-        client,
-        ycsb: ycsbBase,
-        loop: {
-          mode: "closed",
-          concurrency: opts.concurrency,
-          warmupMs: 0,
-          drainMs: opts.timeoutMs,
-        },
+function ycsbBase(opts: BenchOptions): YcsbOptions {
+  return {
+    recordCount: opts.recordCount,
+    valueSize: opts.valueSize,
+    scanLength: opts.scanLength,
+    distribution: opts.distribution,
+    keyOrder: opts.keyOrder,
+    seed: opts.seed,
+  };
+}
+
+/** The load phase: every record once, so reads find data (YCSB's -load). Its record goes to
+ * `results` (with `trial` when given); throws when the load erred, as later figures would be
+ * meaningless. */
+async function loadPhase(
+  ctx: PhaseContext,
+  s: Session,
+  results: ResultRecord[],
+  trial: number | undefined,
+): Promise<void> {
+  const { opts, onEvent } = ctx;
+  if (!s.running.capabilities.has("insert")) return;
+  onEvent({ type: "phase-start", target: s.name, workload: "load" });
+  const out = await measuredPhase(
+    ctx.phase,
+    s.running,
+    [],
+    {
+      phase: "load",
+      client: s.client,
+      ycsb: ycsbBase(opts),
+      loop: {
+        mode: "closed",
+        concurrency: opts.concurrency,
+        warmupMs: 0,
+        drainMs: opts.timeoutMs,
       },
-      signal,
-      progress("load"),
+    },
+    ctx.signal,
+    progressOf(ctx, s.name, "load"),
+  );
+  const rec = toRecord(
+    s.name,
+    "load",
+    out.result,
+    opts,
+    ctx.connections,
+    0,
+    `${opts.recordCount} records of ${opts.valueSize} bytes`,
+  );
+  Object.assign(rec, out.figures, trial !== undefined ? { trial } : {});
+  results.push(rec);
+  onEvent({ type: "phase-end", record: rec });
+  if (out.result.errors > 0) {
+    throw new Error(
+      `the load phase had ${out.result.errors} errors (${JSON.stringify(out.result.outcomes)}); later figures would be meaningless`,
     );
-    const rec = toRecord(
-      name,
-      "load",
-      out.result,
-      opts,
-      connections,
-      0,
-      `${opts.recordCount} records of ${opts.valueSize} bytes`,
-    );
-    Object.assign(rec, out.figures);
+  }
+}
+
+/** Workload `i` of the run on a started, loaded target, in trial `t` (0-based); its record goes to
+ * `results`. `others` are the other targets started at the time, idle: their CPU in the phase is
+ * recorded. A load client that crashes makes a failed record, not an exception. */
+async function workloadPhase(
+  ctx: PhaseContext,
+  s: Session,
+  i: number,
+  t: number,
+  others: readonly Session[],
+  results: ResultRecord[],
+): Promise<void> {
+  const { opts, onEvent, connections } = ctx;
+  const { name, running, client } = s;
+  const trials = opts.trials ?? 1;
+  const trial = trials > 1 ? { trial: t + 1 } : {};
+  const w = ctx.workloads[i];
+  const wName = opts.workloads[i]!;
+  const push = (rec: ResultRecord): void => {
+    Object.assign(rec, trial);
     results.push(rec);
     onEvent({ type: "phase-end", record: rec });
-    if (out.result.errors > 0) {
-      throw new Error(
-        `the load phase had ${out.result.errors} errors (${JSON.stringify(out.result.outcomes)}); later figures would be meaningless`,
-      );
+  };
+  const label = trials > 1 ? `trial ${t + 1} of ${trials}` : undefined;
+  if (!w) {
+    // http-get through autocannon.
+    if (!running.rawGet) {
+      push(skipped(name, wName, "no raw HTTP GET for this target (not an HTTP store)", opts));
+      return;
     }
-  }
-
-  for (const [i, w] of workloads.entries()) {
-    if (signal?.aborted) return;
-    const wName = opts.workloads[i]!;
-    if (!w) {
-      // http-get through autocannon.
-      if (!running.rawGet) {
-        const rec = skipped(
-          name,
-          wName,
-          "no raw HTTP GET for this target (not an HTTP store)",
-          opts,
-        );
-        results.push(rec);
-        onEvent({ type: "phase-end", record: rec });
-        continue;
-      }
-      onEvent({
-        type: "phase-start",
-        target: name,
-        workload: wName,
-        plannedMs: opts.warmupMs + opts.durationMs,
-      });
-      // A key of its own, written once: a loaded key may have been overwritten concurrently by
-      // the earlier workloads (and then hold siblings in vclock mode).
-      const key = `http-get-${String(opts.seed).padStart(7, "0")}`;
-      const value = new Uint8Array(opts.valueSize).fill(0x71);
-      const raw = await runRaw(await running.rawGet(key, value), {
-        connections,
-        warmupMs: opts.warmupMs,
-        durationMs: opts.durationMs,
-        timeoutMs: opts.timeoutMs,
-        signal,
-        targetPids: running.pids?.() ?? [],
-        onProgress: (elapsedMs, requests) =>
-          onEvent({
-            type: "phase-progress",
-            target: name,
-            workload: wName,
-            phase: "run",
-            elapsedMs: elapsedMs + opts.warmupMs,
-            plannedMs: opts.warmupMs + opts.durationMs,
-            ops: requests,
-            errors: 0,
-          }),
-      });
-      const rec: ResultRecord = { target: name, workload: wName, ...raw };
-      results.push(rec);
-      onEvent({ type: "phase-end", record: rec });
-      continue;
-    }
-    const why = unsupported(w, running);
-    if (why) {
-      const rec = skipped(name, w.name, why, opts);
-      results.push(rec);
-      onEvent({ type: "phase-end", record: rec });
-      continue;
-    }
-    const open = opts.rate !== undefined;
-    const concurrency = w.concurrency ?? opts.concurrency;
-    const insertShare = w.mix.insert ?? 0;
-    const rateGuess = opts.rate ?? 20_000;
-    const ycsb: YcsbOptions = {
-      ...ycsbBase,
-      seed: opts.seed + i + 1,
-      insertStart: nextInsert,
-      expectedInserts: Math.ceil(
-        insertShare * rateGuess * ((opts.durationMs + opts.warmupMs) / 1000),
-      ),
-    };
     onEvent({
       type: "phase-start",
       target: name,
-      workload: w.name,
+      workload: wName,
       plannedMs: opts.warmupMs + opts.durationMs,
+      ...(label ? { trial: label } : {}),
     });
-    let out: Awaited<ReturnType<typeof measuredPhase>>;
-    try {
-      out = await measuredPhase(
-        phase,
-        running,
-        {
+    // A key of its own, written once: a loaded key may have been overwritten concurrently by
+    // the earlier workloads (and then hold siblings in vclock mode).
+    const key = `http-get-${String(opts.seed).padStart(7, "0")}`;
+    const value = new Uint8Array(opts.valueSize).fill(0x71);
+    const raw = await runRaw(await running.rawGet(key, value), {
+      connections,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+      timeoutMs: opts.timeoutMs,
+      signal: ctx.signal,
+      targetPids: running.pids?.() ?? [],
+      onProgress: (elapsedMs, requests) =>
+        onEvent({
+          type: "phase-progress",
+          target: name,
+          workload: wName,
           phase: "run",
-          client: {
-            ...client,
-            connections: Math.min(connections, open ? connections : concurrency),
-          },
-          workload: w,
-          ycsb,
-          loop: {
-            mode: open ? "open" : "closed",
-            concurrency: open ? Math.max(concurrency, 4096) : concurrency,
-            rate: opts.rate,
-            warmupMs: opts.warmupMs,
-            durationMs: opts.durationMs,
-            drainMs: opts.timeoutMs,
-          },
+          elapsedMs: elapsedMs + opts.warmupMs,
+          plannedMs: opts.warmupMs + opts.durationMs,
+          ops: requests,
+          errors: 0,
+        }),
+    });
+    push({ target: name, workload: wName, ...raw });
+    return;
+  }
+  const why = unsupported(w, running);
+  if (why) {
+    push(skipped(name, w.name, why, opts));
+    return;
+  }
+  const open = opts.rate !== undefined;
+  const concurrency = w.concurrency ?? opts.concurrency;
+  const insertShare = w.mix.insert ?? 0;
+  const rateGuess = opts.rate ?? 20_000;
+  const ycsb: YcsbOptions = {
+    ...ycsbBase(opts),
+    // Each trial draws its own keys.
+    seed: opts.seed + i + 1 + t * ctx.workloads.length,
+    insertStart: s.nextInsert,
+    expectedInserts: Math.ceil(
+      insertShare * rateGuess * ((opts.durationMs + opts.warmupMs) / 1000),
+    ),
+  };
+  onEvent({
+    type: "phase-start",
+    target: name,
+    workload: w.name,
+    plannedMs: opts.warmupMs + opts.durationMs,
+    ...(label ? { trial: label } : {}),
+  });
+  let out: Awaited<ReturnType<typeof measuredPhase>>;
+  try {
+    out = await measuredPhase(
+      ctx.phase,
+      running,
+      others.map((o) => o.running),
+      {
+        phase: "run",
+        client: {
+          ...client,
+          connections: Math.min(connections, open ? connections : concurrency),
         },
-        signal,
-        progress(w.name),
-      );
-    } catch (err) {
-      // One broken workload (the load client crashed) does not end the target's other workloads.
-      const rec = skipped(
+        workload: w,
+        ycsb,
+        loop: {
+          mode: open ? "open" : "closed",
+          concurrency: open ? Math.max(concurrency, 4096) : concurrency,
+          rate: opts.rate,
+          warmupMs: opts.warmupMs,
+          durationMs: opts.durationMs,
+          drainMs: opts.timeoutMs,
+        },
+      },
+      ctx.signal,
+      progressOf(ctx, name, w.name),
+    );
+  } catch (err) {
+    // One broken workload (the load client crashed) does not end the target's other workloads.
+    push(
+      skipped(
         name,
         w.name,
         `the load client failed: ${err instanceof Error ? err.message : String(err)}`,
         opts,
         "failed",
-      );
-      results.push(rec);
-      onEvent({ type: "phase-end", record: rec });
-      continue;
-    }
-    nextInsert = out.nextInsert;
-    const rec = toRecord(
-      name,
-      w.name,
-      out.result,
-      opts,
-      Math.min(connections, open ? connections : concurrency),
-      opts.warmupMs,
-      w.concurrency ? `${w.concurrency} clients (the workload's own)` : undefined,
+      ),
     );
-    Object.assign(rec, out.figures);
-    results.push(rec);
-    onEvent({ type: "phase-end", record: rec });
+    return;
   }
+  s.nextInsert = out.nextInsert;
+  const rec = toRecord(
+    name,
+    w.name,
+    out.result,
+    opts,
+    Math.min(connections, open ? connections : concurrency),
+    opts.warmupMs,
+    w.concurrency ? `${w.concurrency} clients (the workload's own)` : undefined,
+  );
+  Object.assign(rec, out.figures);
+  push(rec);
 }
 
 function quorumlabVersion(): { version: string; commit?: string } {

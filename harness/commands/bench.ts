@@ -52,6 +52,10 @@ Workload and load:
   --trials <n>           run the whole comparison n times, every other time in reverse target
                          order; each figure is the target's median trial, the goals compare
                          the medians of per-trial figures (default 1)
+  --schedule <s>         interleaved (default): every target started and loaded once, each
+                         workload then run for every target back to back, the others idle;
+                         sequential: each target alone, started, loaded, measured and stopped
+                         before the next (every trial afresh)
 Reference node:
   --nodes <n>  --n <n>  --r <n>  --w <n>   cluster size and quorums (default 3, N=3, R/W node default)
   --consistency <c>      one | quorum | all | serial (per request)
@@ -156,6 +160,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
       timeout: { type: "string" },
       seed: { type: "string" },
       trials: { type: "string" },
+      schedule: { type: "string" },
       nodes: { type: "string" },
       n: { type: "string" },
       r: { type: "string" },
@@ -226,6 +231,8 @@ export function parseRunArgs(argv: string[]): ParsedRun | "help" {
     refEndpoints: list(values["ref-endpoints"]),
     seed: int(values.seed, "--seed", 0, 2 ** 32 - 1) ?? 1,
     trials: int(values.trials, "--trials", 1, 25) ?? 1,
+    schedule:
+      oneOf(values.schedule, "--schedule", ["interleaved", "sequential"] as const) ?? "interleaved",
     timeoutMs: values.timeout ? parseDuration(values.timeout, "--timeout") : 10_000,
     keep: values.keep ?? false,
     ...(values.profile ? { profileDir: values.profile } : {}),
@@ -354,7 +361,7 @@ export function summarize(report: BenchReport): string {
   const trials = Number(report.options.trials ?? 1);
   if (trials > 1)
     parts.push(
-      `${trials} trials, every other one in reverse target order: each row is the target's median trial by ops/s (bench.json's trialResults holds every trial).`,
+      `${trials} trials, every other one in reverse target order${report.options.schedule === "sequential" ? ", each starting every target afresh" : ", on targets started and loaded once"}: each row is the target's median trial by ops/s (bench.json's trialResults holds every trial).`,
     );
   const skippedTargets = report.targets.filter((t) => t.status !== "ok");
   for (const t of skippedTargets)
