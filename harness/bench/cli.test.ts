@@ -382,7 +382,22 @@ describe("bench.html and the summary", () => {
     expect(summarize(withTrials)).toContain(
       "a: quorumlab/etcd throughput 1.40x, the median of 3 trials (1.20x–1.60x; met in 1) (goal >= 1.5x: NOT met); p99 4.00ms vs 5.00ms, medians (no worse in 2 of 3 trials) (goal no worse: met)",
     );
-    expect(summarize(withTrials)).toContain("3 trials, every other one in reverse target order");
+    expect(summarize(withTrials)).toContain(
+      "3 trials, every other one in reverse target order, each starting every target afresh:",
+    );
+    expect(summarize({ ...withTrials, options: { trials: 3, schedule: "interleaved" } })).toContain(
+      "3 trials, every other one in reverse target order, on targets started and loaded once:",
+    );
+    expect(benchPageModel(withTrials).facts).toContainEqual({
+      label: "schedule",
+      value: expect.stringMatching(/^sequential: each target alone/),
+    });
+    expect(
+      benchPageModel({ ...withTrials, options: { trials: 3, schedule: "interleaved" } }).facts,
+    ).toContainEqual({
+      label: "schedule",
+      value: expect.stringMatching(/^interleaved: every target/),
+    });
     expect(benchPageModel(withTrials).facts).toContainEqual({
       label: "trials",
       value: expect.stringMatching(/^3, every other one in reverse target order/),

@@ -105,6 +105,14 @@ export function benchPageModel(report: BenchReport): BenchPageModel {
         value: `warm-up ${Number(o.warmupMs) / 1000} s, measured ${Number(o.durationMs) / 1000} s`,
       },
       { label: "records", value: `${o.recordCount} of ${o.valueSize} bytes` },
+      {
+        label: "schedule",
+        // Runs from before the option existed were sequential.
+        value:
+          o.schedule === "interleaved"
+            ? "interleaved: every target started and loaded once, then each workload run for every target back to back"
+            : "sequential: each target alone, started, loaded, measured and stopped before the next",
+      },
       ...(Number(o.trials ?? 1) > 1
         ? [
             {

@@ -361,7 +361,7 @@ export function summarize(report: BenchReport): string {
   const trials = Number(report.options.trials ?? 1);
   if (trials > 1)
     parts.push(
-      `${trials} trials, every other one in reverse target order${report.options.schedule === "sequential" ? ", each starting every target afresh" : ", on targets started and loaded once"}: each row is the target's median trial by ops/s (bench.json's trialResults holds every trial).`,
+      `${trials} trials, every other one in reverse target order${report.options.schedule === "interleaved" ? ", on targets started and loaded once" : ", each starting every target afresh"}: each row is the target's median trial by ops/s (bench.json's trialResults holds every trial).`,
     );
   const skippedTargets = report.targets.filter((t) => t.status !== "ok");
   for (const t of skippedTargets)
