@@ -410,7 +410,8 @@ describe("runBench", () => {
             u.user + u.system < 20_000;
             u = process.cpuUsage(t0)
           ) {}
-          const n = (calls[key] = (calls[key] ?? 0) + 1);
+          const n = (calls[key] ?? 0) + 1;
+          calls[key] = n;
           const throughput = task.phase === "load" ? 5 : figures[key]![n - 1]!;
           return {
             result: { ...loopResult(task), throughput },
