@@ -32,6 +32,7 @@ describe("options", () => {
       n: 3,
       seed: 1,
       trials: 1,
+      schedule: "interleaved",
     });
     expect(p.bench.workloads).toEqual(["a", "b", "c", "d", "e", "f", "http-get"]);
     expect(p.bench.targets).toEqual(["quorumlab", "etcd", "redis", "http"]);
@@ -84,6 +85,8 @@ describe("options", () => {
       "9",
       "--trials",
       "3",
+      "--schedule",
+      "sequential",
       "--timeout",
       "2s",
       "--compare",
@@ -118,6 +121,7 @@ describe("options", () => {
       sync: "none",
       seed: 9,
       trials: 3,
+      schedule: "sequential",
       timeoutMs: 2000,
       keep: true,
       refEndpoints: ["http://127.0.0.1:1", "http://127.0.0.1:2"],
@@ -145,6 +149,9 @@ describe("options", () => {
     expect(() => parseRunArgs(["--duration", "soon"])).toThrow(/not a duration/);
     expect(() => parseRunArgs(["--trials", "0"])).toThrow(/--trials must be/);
     expect(() => parseRunArgs(["--trials", "2.5"])).toThrow(/--trials must be/);
+    expect(() => parseRunArgs(["--schedule", "parallel"])).toThrow(
+      /--schedule must be one of interleaved, sequential, got "parallel"/,
+    );
     expect(() => parseRunArgs(["--sync", "sometimes"])).toThrow(/--sync must be always, none/);
     expect(() => parseRunArgs(["--sync", "always:5"])).toThrow(/--sync must be/);
     expect(() => parseRunArgs(["--node-set", "readRepairPercent"])).toThrow(

@@ -2,6 +2,8 @@
 // order of phases, and what each phase is asked to do.
 
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PhaseOutput, PhaseTask } from "./load-client.ts";
@@ -152,11 +154,12 @@ describe("runBench", () => {
     });
     expect(d!.ycsb.insertStart).toBe(100);
     expect(d!.ycsb.expectedInserts).toBeGreaterThan(0);
-    // The contention workload brings its own 10 clients; inserts of D moved the key space on.
+    // The contention workload brings its own 10 clients; it inserts nothing, so it chooses among
+    // the loaded records only (YCSB's key chooser), whatever D inserted.
     expect(cas).toMatchObject({
       workload: { name: "cas-contended" },
       loop: { concurrency: 10 },
-      ycsb: { insertStart: 107 },
+      ycsb: { insertStart: 100 },
     });
     expect(new Set(tasks.map((t) => t.ycsb.seed)).size).toBe(tasks.length);
   });
@@ -302,6 +305,8 @@ describe("runBench", () => {
     };
     // Workload a's throughput per target, trial after trial.
     const figures: Record<string, number[]> = { x: [300, 100, 200], y: [30] };
+    // A sequential trial is a whole run of its own: the same seeds every trial.
+    const seqSeeds = new Set<number>();
     const calls: Record<string, number> = { x: 0, y: 0 };
     const report = await runBench(
       { ...OPTS, targets: ["x", "y"], workloads: ["a"], trials: 3, schedule: "sequential" },
@@ -311,6 +316,7 @@ describe("runBench", () => {
         target,
         phase: async (task) => {
           const who = task.client.endpoints[0]!;
+          if (task.phase === "run") seqSeeds.add(task.ycsb.seed);
           const throughput = task.phase === "load" ? 5 : figures[who]![calls[who]!++]!;
           return {
             result: { ...loopResult(task), throughput },
@@ -322,6 +328,7 @@ describe("runBench", () => {
       },
     );
     expect(validateReport(report)).toEqual([]);
+    expect([...seqSeeds]).toEqual([OPTS.seed + 1]);
     // Trial 2 runs the targets in reverse; y failed to start there and is not tried again.
     expect(started).toEqual(["x", "y", "y", "x", "x"]);
     expect(stopped).toEqual(["x", "y", "x", "x"]);
@@ -361,8 +368,8 @@ describe("runBench", () => {
 
   it("interleaved (the default): starts and loads every target once, then runs each workload for every target back to back, trial after trial", async () => {
     const events: string[] = [];
-    const stopped: string[] = [];
-    const base = fakeTargets(stopped);
+    // Stops are logged as the bare name.
+    const base = fakeTargets(events);
     const target = (name: string): BenchTarget => {
       const t = base(name);
       return {
@@ -442,8 +449,9 @@ describe("runBench", () => {
       "y:a",
       "x:c",
       "y:c",
+      "x",
+      "y",
     ]);
-    expect(stopped.sort()).toEqual(["x", "y"]);
     expect(progress.slice(0, 4)).toEqual([
       "x:load:-",
       "y:load:-",
@@ -523,6 +531,230 @@ describe("runBench", () => {
       ]);
     } finally {
       fs.rmSync(path.dirname(dirs[0]!), { recursive: true, force: true });
+    }
+  });
+
+  it("interleaved: carries each target's inserts across workloads and trials, past a crashed phase", async () => {
+    const starts: string[] = [];
+    let crashed = false;
+    const report = await runBench(
+      { ...OPTS, targets: ["x", "y"], workloads: ["d", "a"], trials: 3 },
+      () => {},
+      undefined,
+      {
+        target: (name) => {
+          const t = fakeTargets([])(name);
+          return {
+            ...t,
+            async start(o) {
+              const running = await t.start(o);
+              return {
+                ...running,
+                client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
+              };
+            },
+          };
+        },
+        phase: async (task) => {
+          const who = task.client.endpoints[0]!;
+          const w = task.workload?.name ?? "load";
+          const start = task.ycsb.insertStart ?? task.ycsb.recordCount;
+          starts.push(`${who}:${w}:${start}`);
+          // y's load client dies in its second D, after inserting who knows how much.
+          if (who === "y" && w === "d" && start !== 100 && !crashed) {
+            crashed = true;
+            throw new Error("worker exited");
+          }
+          // D inserts 7 (x) or 3 (y) keys; A inserts none and hands back where it started.
+          const inserted = w === "d" ? (who === "x" ? 7 : 3) : 0;
+          return {
+            result: loopResult(task),
+            nextInsert: w === "load" ? 100 : start + inserted,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
+        },
+      },
+    );
+    const expected = Math.ceil(0.05 * 20_000 * 1.1); // D's expectedInserts at the guessed rate
+    expect(starts).toEqual([
+      "x:load:100",
+      "y:load:100",
+      "x:d:100",
+      "y:d:100",
+      "x:a:100",
+      "y:a:100",
+      "y:d:103",
+      "x:d:107",
+      "y:a:100",
+      "x:a:100",
+      "x:d:114",
+      `y:d:${103 + expected}`,
+      "x:a:100",
+      "y:a:100",
+    ]);
+    expect(report.trialResults!.find((r) => r.target === "y" && r.trial === 2)).toMatchObject({
+      workload: "d",
+      status: "failed",
+      note: "the load client failed: worker exited",
+    });
+  });
+
+  it("interleaved: a target whose client cannot be made, or that fails to stop, is failed and every other target is still stopped", async () => {
+    const stopped: string[] = [];
+    const base = fakeTargets(stopped);
+    const target = (name: string): BenchTarget => {
+      const t = base(name);
+      return {
+        ...t,
+        async start(o) {
+          const running = await t.start(o);
+          return {
+            ...running,
+            client: (c, ms) => {
+              if (name === "x") throw new Error("no endpoints");
+              return running.client(c, ms);
+            },
+            stop: async () => {
+              await running.stop();
+              if (name === "y") throw new Error("would not die");
+            },
+          };
+        },
+      };
+    };
+    const report = await runBench(
+      { ...OPTS, targets: ["x", "y", "z"], workloads: ["a"] },
+      () => {},
+      undefined,
+      {
+        target,
+        phase: async (task) => ({
+          result: loopResult(task),
+          nextInsert: 100,
+          clientUtilization: 0.1,
+          clientCpuMs: 1,
+        }),
+      },
+    );
+    expect(stopped).toEqual(["x", "y", "z"]);
+    expect(report.targets.map((t) => [t.name, t.status, t.reason])).toEqual([
+      ["x", "failed", "no endpoints"],
+      ["y", "failed", "stopping it failed: would not die"],
+      ["z", "ok", undefined],
+    ]);
+    // y's figures were measured before it failed to stop; they stay.
+    expect(report.results.map((r) => `${r.target}:${r.workload}:${r.status}`)).toEqual([
+      "y:load:ok",
+      "z:load:ok",
+      "y:a:ok",
+      "z:a:ok",
+    ]);
+  });
+
+  it("interleaved: an abort ends the run at once and stops every target", async () => {
+    const stopped: string[] = [];
+    const ac = new AbortController();
+    const ran: string[] = [];
+    const base = fakeTargets(stopped);
+    const report = await runBench(
+      { ...OPTS, targets: ["x", "y"], workloads: ["a", "c"], trials: 2 },
+      () => {},
+      ac.signal,
+      {
+        target: (name) => {
+          const t = base(name);
+          return {
+            ...t,
+            async start(o) {
+              const running = await t.start(o);
+              return {
+                ...running,
+                client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
+              };
+            },
+          };
+        },
+        phase: async (task) => {
+          ran.push(`${task.client.endpoints[0]}:${task.workload?.name ?? "load"}`);
+          if (task.workload?.name === "a") ac.abort();
+          return {
+            result: loopResult(task),
+            nextInsert: 100,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          };
+        },
+      },
+    );
+    expect(ran).toEqual(["x:load", "y:load", "x:a"]);
+    expect(stopped).toEqual(["x", "y"]);
+    expect(report.trialResults!.map((r) => `${r.target}:${r.workload}`)).toEqual([
+      "x:load",
+      "y:load",
+      "x:a",
+    ]);
+  });
+
+  it("interleaved: http-get writes its key once per target, not once per trial, and records the idle target's CPU", async () => {
+    const server = http.createServer((_req, res) => res.end("v"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const writes: string[] = [];
+    try {
+      const base = fakeTargets([]);
+      const report = await runBench(
+        {
+          ...OPTS,
+          targets: ["x", "y"],
+          workloads: ["http-get"],
+          trials: 2,
+          warmupMs: 0,
+          durationMs: 200,
+          concurrency: 2,
+        },
+        () => {},
+        undefined,
+        {
+          target: (name) => {
+            const t = base(name);
+            return {
+              ...t,
+              async start(o) {
+                const running = await t.start(o);
+                return {
+                  ...running,
+                  pids: () => [process.pid],
+                  rawGet: async (key: string) => {
+                    writes.push(`${name}:${key}`);
+                    return { url: `http://127.0.0.1:${port}/kv/${key}`, method: "GET" as const };
+                  },
+                };
+              },
+            };
+          },
+          phase: async (task) => ({
+            result: loopResult(task),
+            nextInsert: 100,
+            clientUtilization: 0.1,
+            clientCpuMs: 1,
+          }),
+        },
+      );
+      expect(writes).toEqual(["x:http-get-0000007", "y:http-get-0000007"]);
+      const gets = report.trialResults!.filter((r) => r.workload === "http-get");
+      expect(gets.map((r) => `${r.target}:${r.trial}:${r.status}`)).toEqual([
+        "x:1:ok",
+        "y:1:ok",
+        "y:2:ok",
+        "x:2:ok",
+      ]);
+      for (const r of gets) {
+        expect(r.ops).toBeGreaterThan(0);
+        expect(Object.keys(r.othersCpuMs!)).toEqual([r.target === "x" ? "y" : "x"]);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -37,6 +37,7 @@ import type {
   BenchTarget,
   Capability,
   ClientSpec,
+  RawRequest,
   RunningTarget,
   TargetOptions,
 } from "./targets/types.ts";
@@ -216,17 +217,11 @@ async function measuredPhase(
 > {
   const pids = running.pids?.() ?? [];
   const countersBefore = await readCounters(running);
-  const othersPids = others.map((o) => [o.name, o.pids?.() ?? []] as const);
-  const othersBefore = othersPids.map(([, p]) => cpuMs(p));
+  const othersCpu = othersCpuMeter(others);
   const before = cpuMs(pids);
   const out = await phase(task, signal, onProgress);
   const after = cpuMs(pids);
-  const othersCpuMs: Record<string, number> = {};
-  othersPids.forEach(([name, p], j) => {
-    const b = othersBefore[j];
-    const a = cpuMs(p);
-    if (b !== undefined && a !== undefined) othersCpuMs[name] = a - b;
-  });
+  const othersCpuMs = othersCpu();
   const countersAfter = countersBefore && (await readCounters(running));
   const r = out.result;
   const executed = r.warmupOps + r.ops + r.errors + r.abandoned;
@@ -250,6 +245,22 @@ async function measuredPhase(
         : {}),
       ...(Object.keys(othersCpuMs).length > 0 ? { othersCpuMs } : {}),
     },
+  };
+}
+
+/** Starts measuring the CPU time of `others`; the function returned gives each one's CPU time
+ * (ms) since, by name (a target whose pids are unknown or gone is left out). */
+function othersCpuMeter(others: readonly RunningTarget[]): () => Record<string, number> {
+  const pids = others.map((o) => [o.name, o.pids?.() ?? []] as const);
+  const before = pids.map(([, p]) => cpuMs(p));
+  return () => {
+    const used: Record<string, number> = {};
+    pids.forEach(([name, p], j) => {
+      const b = before[j];
+      const a = cpuMs(p);
+      if (b !== undefined && a !== undefined) used[name] = a - b;
+    });
+    return used;
   };
 }
 
@@ -342,6 +353,8 @@ interface Session {
   /** The next key number an insert takes (after the load and every earlier insert). */
   nextInsert: number;
   workDir: string;
+  /** The autocannon request of `http-get`, its key written once (`rawGet`) on first use. */
+  raw?: RawRequest;
 }
 
 export async function runBench(
@@ -364,10 +377,9 @@ export async function runBench(
       s: AbortSignal | undefined,
       p: (x: import("./loop.ts").LoopProgress) => void,
     ) => runPhase(task, { signal: s, onProgress: p }));
-  const ctx: PhaseContext = { opts, workloads, connections, onEvent, phase, signal };
-
   const trials = opts.trials ?? 1;
   const schedule = opts.schedule ?? "interleaved";
+  const ctx: PhaseContext = { opts, workloads, connections, onEvent, phase, signal, schedule };
   /** Sequential trials start every target afresh, each in a directory of its own. */
   const freshTrials = schedule === "sequential" && trials > 1;
   /** Each target's record, from its first start; a later failure marks it failed. */
@@ -375,7 +387,9 @@ export async function runBench(
   const trialResults: ResultRecord[] = [];
   const failTarget = (name: string, trial: number | undefined, err: unknown): void => {
     const rec = records.get(name)!;
-    const reason = err instanceof Error ? err.message : String(err);
+    // The first failure is the reason (a failed stop after a failed phase does not hide it).
+    if (rec.status === "failed") return;
+    const reason = errText(err);
     rec.status = "failed";
     rec.reason = trials > 1 && trial !== undefined ? `trial ${trial}: ${reason}` : reason;
     onEvent({ type: "target", target: name, status: "failed", detail: rec.reason });
@@ -451,25 +465,38 @@ export async function runBench(
       record.config = { ...running.config };
       record.startMs = Date.now() - t0;
     }
+    const session: Session = {
+      name,
+      running,
+      client: undefined as unknown as ClientSpec,
+      nextInsert: opts.recordCount,
+      workDir: tOpts.workDir,
+    };
+    try {
+      session.client = running.client(connections, opts.timeoutMs);
+    } catch (err) {
+      failTarget(name, trial === undefined ? undefined : trial + 1, err);
+      await stopTarget(session);
+      return undefined;
+    }
     onEvent({
       type: "target",
       target: target.name,
       status: "ok",
       detail: `${running.version}, started in ${Date.now() - t0} ms${freshTrials && trial !== undefined ? ` (trial ${trial + 1} of ${trials})` : ""}`,
     });
-    return {
-      name,
-      running,
-      client: running.client(connections, opts.timeoutMs),
-      nextInsert: opts.recordCount,
-      workDir: tOpts.workDir,
-    };
+    return session;
   };
+  /** Stops a started target; one that fails to stop is marked failed (the run goes on, so that
+   * every other target is still stopped). */
   const stopTarget = async (s: Session): Promise<void> => {
-    await s.running.stop();
+    try {
+      await s.running.stop();
+    } catch (err) {
+      failTarget(s.name, undefined, new Error(`stopping it failed: ${errText(err)}`));
+    }
     if (opts.keep) keptDir(records.get(s.name)!, s.workDir);
   };
-  /** Records a phase's results: with several trials, every trial's goes to `trialResults`. */
   const collect = (results: ResultRecord[]): void => {
     for (const r of results) trialResults.push(r);
   };
@@ -484,7 +511,7 @@ export async function runBench(
           const results: ResultRecord[] = [];
           const trial = trials > 1 ? t + 1 : undefined;
           try {
-            await loadPhase(ctx, s, results, trial);
+            await loadPhase(ctx, s, [], results, trial);
             for (let i = 0; i < workloads.length && !signal?.aborted; i++)
               await workloadPhase(ctx, s, i, t, [], results);
           } catch (err) {
@@ -506,7 +533,7 @@ export async function runBench(
           if (!s) continue;
           const results: ResultRecord[] = [];
           try {
-            await loadPhase(ctx, s, results, undefined);
+            await loadPhase(ctx, s, [...sessions.values()], results, undefined);
             sessions.set(name, s);
           } catch (err) {
             failTarget(name, undefined, err);
@@ -568,6 +595,7 @@ interface PhaseContext {
   onEvent: (e: BenchEvent) => void;
   phase: NonNullable<RunDeps["phase"]>;
   signal: AbortSignal | undefined;
+  schedule: "interleaved" | "sequential";
 }
 
 function progressOf(
@@ -605,6 +633,7 @@ function ycsbBase(opts: BenchOptions): YcsbOptions {
 async function loadPhase(
   ctx: PhaseContext,
   s: Session,
+  others: readonly Session[],
   results: ResultRecord[],
   trial: number | undefined,
 ): Promise<void> {
@@ -614,7 +643,7 @@ async function loadPhase(
   const out = await measuredPhase(
     ctx.phase,
     s.running,
-    [],
+    others.map((o) => o.running),
     {
       phase: "load",
       client: s.client,
@@ -684,11 +713,15 @@ async function workloadPhase(
       plannedMs: opts.warmupMs + opts.durationMs,
       ...(label ? { trial: label } : {}),
     });
-    // A key of its own, written once: a loaded key may have been overwritten concurrently by
-    // the earlier workloads (and then hold siblings in vclock mode).
-    const key = `http-get-${String(opts.seed).padStart(7, "0")}`;
-    const value = new Uint8Array(opts.valueSize).fill(0x71);
-    const raw = await runRaw(await running.rawGet(key, value), {
+    // A key of its own, written once per target (not once per trial: a second blind write would
+    // make siblings in vclock mode): a loaded key may have been overwritten concurrently by the
+    // earlier workloads.
+    if (!s.raw) {
+      const key = `http-get-${String(opts.seed).padStart(7, "0")}`;
+      s.raw = await running.rawGet(key, new Uint8Array(opts.valueSize).fill(0x71));
+    }
+    const othersCpu = othersCpuMeter(others.map((o) => o.running));
+    const raw = await runRaw(s.raw, {
       connections,
       warmupMs: opts.warmupMs,
       durationMs: opts.durationMs,
@@ -707,7 +740,13 @@ async function workloadPhase(
           errors: 0,
         }),
     });
-    push({ target: name, workload: wName, ...raw });
+    const othersCpuMs = othersCpu();
+    push({
+      target: name,
+      workload: wName,
+      ...raw,
+      ...(Object.keys(othersCpuMs).length > 0 ? { othersCpuMs } : {}),
+    });
     return;
   }
   const why = unsupported(w, running);
@@ -721,9 +760,13 @@ async function workloadPhase(
   const rateGuess = opts.rate ?? 20_000;
   const ycsb: YcsbOptions = {
     ...ycsbBase(opts),
-    // Each trial draws its own keys.
-    seed: opts.seed + i + 1 + t * ctx.workloads.length,
-    insertStart: s.nextInsert,
+    // On targets that stay up, each trial draws its own keys; a sequential trial is a whole run
+    // of its own, with the same seeds as a single run.
+    seed: opts.seed + i + 1 + (ctx.schedule === "interleaved" ? t * ctx.workloads.length : 0),
+    // A workload that inserts numbers its keys after every earlier insert; one that does not
+    // chooses among the loaded records only, as YCSB's key chooser does (so every target reads
+    // the same key space, whatever its earlier inserts).
+    insertStart: insertShare > 0 ? s.nextInsert : opts.recordCount,
     expectedInserts: Math.ceil(
       insertShare * rateGuess * ((opts.durationMs + opts.warmupMs) / 1000),
     ),
@@ -763,18 +806,12 @@ async function workloadPhase(
     );
   } catch (err) {
     // One broken workload (the load client crashed) does not end the target's other workloads.
-    push(
-      skipped(
-        name,
-        w.name,
-        `the load client failed: ${err instanceof Error ? err.message : String(err)}`,
-        opts,
-        "failed",
-      ),
-    );
+    // The keys it may have inserted are not taken again.
+    s.nextInsert += ycsb.expectedInserts ?? 0;
+    push(skipped(name, w.name, `the load client failed: ${errText(err)}`, opts, "failed"));
     return;
   }
-  s.nextInsert = out.nextInsert;
+  if (insertShare > 0) s.nextInsert = out.nextInsert;
   const rec = toRecord(
     name,
     w.name,
@@ -786,6 +823,10 @@ async function workloadPhase(
   );
   Object.assign(rec, out.figures);
   push(rec);
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function quorumlabVersion(): { version: string; commit?: string } {
