@@ -29,7 +29,7 @@ const USAGE = `usage: npm run bench -- [options]
        npm run bench -- compare <old bench.json> <new bench.json> [--threshold 0.1]
        npm run bench -- validate <bench.json>
 
-Runs YCSB workloads against each target in turn (never two at once) and writes
+Runs YCSB workloads against each target in turn (never two measured at once) and writes
 store/bench/<timestamp>/bench.json and bench.html. Targets that are not installed are skipped
 with a note saying how to install them. See docs/bench.md.
 
@@ -49,9 +49,9 @@ Workload and load:
   --key-order <o>        hashed (YCSB's default) or ordered key names
   --timeout <time>       per-operation deadline (default 10s)
   --seed <n>             seed of every random choice (default 1)
-  --trials <n>           run the whole comparison n times, every other time in reverse target
-                         order; each figure is the target's median trial, the goals compare
-                         the medians of per-trial figures (default 1)
+  --trials <n>           run the workloads n times (the load too when sequential), every other
+                         time in reverse target order; each figure is the target's median
+                         trial, the goals compare the medians of per-trial figures (default 1)
   --schedule <s>         interleaved (default): every target started and loaded once, each
                          workload then run for every target back to back, the others idle;
                          sequential: each target alone, started, loaded, measured and stopped
