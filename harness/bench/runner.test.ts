@@ -82,7 +82,8 @@ function fakeTargets(
         config: { fake: true },
         client: (connections, timeoutMs) => ({
           kind: "kv-http",
-          endpoints: ["http://127.0.0.1:1"],
+          // The target's name stands for its endpoint, so a phase knows whom it measures.
+          endpoints: [name],
           connections,
           timeoutMs,
         }),
@@ -298,7 +299,6 @@ describe("runBench", () => {
           const running = await t.start(o);
           return {
             ...running,
-            client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
           };
         },
       };
@@ -381,7 +381,6 @@ describe("runBench", () => {
             ...running,
             // The test's own process stands in for every target's servers: its CPU time grows.
             pids: () => [process.pid],
-            client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
           };
         },
       };
@@ -475,20 +474,7 @@ describe("runBench", () => {
 
   it("interleaved: a target whose load errs is stopped and left out; the others run on", async () => {
     const stopped: string[] = [];
-    const base = fakeTargets(stopped);
-    const target = (name: string): BenchTarget => {
-      const t = base(name);
-      return {
-        ...t,
-        async start(o) {
-          const running = await t.start(o);
-          return {
-            ...running,
-            client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
-          };
-        },
-      };
-    };
+    const target = fakeTargets(stopped);
     const ran: string[] = [];
     const report = await runBench(
       { ...OPTS, targets: ["x", "y"], workloads: ["a"], trials: 2, keep: true },
@@ -542,19 +528,7 @@ describe("runBench", () => {
       () => {},
       undefined,
       {
-        target: (name) => {
-          const t = fakeTargets([])(name);
-          return {
-            ...t,
-            async start(o) {
-              const running = await t.start(o);
-              return {
-                ...running,
-                client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
-              };
-            },
-          };
-        },
+        target: fakeTargets([]),
         phase: async (task) => {
           const who = task.client.endpoints[0]!;
           const w = task.workload?.name ?? "load";
@@ -662,19 +636,7 @@ describe("runBench", () => {
       () => {},
       ac.signal,
       {
-        target: (name) => {
-          const t = base(name);
-          return {
-            ...t,
-            async start(o) {
-              const running = await t.start(o);
-              return {
-                ...running,
-                client: (c, ms) => ({ ...running.client(c, ms), endpoints: [name] }),
-              };
-            },
-          };
-        },
+        target: base,
         phase: async (task) => {
           ran.push(`${task.client.endpoints[0]}:${task.workload?.name ?? "load"}`);
           if (task.workload?.name === "a") ac.abort();
