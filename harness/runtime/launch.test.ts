@@ -46,6 +46,37 @@ describe("launchNode", () => {
     }
   });
 
+  it("a second node on a data directory in use exits at once, naming the process that holds it; the first runs on", async () => {
+    const args = (id: string) => [
+      "--id",
+      id,
+      "--n",
+      "1",
+      "--http-port",
+      "0",
+      "--peer-port",
+      "0",
+      "--data-dir",
+      join(dir, "shared"),
+    ];
+    const first = await launchNode({ args: args("one"), logFile: join(dir, "one.log") });
+    try {
+      const err = await launchNode({ args: args("two"), logFile: join(dir, "two.log") }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(LaunchError);
+      expect((err as Error).message).toMatch(/exited \(code 1\) before it was ready/);
+      expect((err as Error).message).toContain(`is held by process ${first.pid}, which is running`);
+      const r = await fetch(`http://127.0.0.1:${first.ready.http.port}/kv/k`, {
+        method: "PUT",
+        body: "v",
+      });
+      expect(r.status).toBe(204);
+    } finally {
+      await first.stop();
+    }
+  });
+
   it("starts a node on ephemeral ports, logs JSON lines to the file, and stops it", async () => {
     const logFile = join(dir, "n.log");
     const n = await launchNode({

@@ -101,6 +101,33 @@ export interface FileSystem {
   truncate(path: string, length: number): Promise<void>;
   /** Makes renames, creations and removals in `dir` durable (fsync of the directory). */
   syncDir(dir: string): Promise<void>;
+  /** Optional: takes the lock file at `path` for this process (LevelDB's `LOCK`), so that no other
+   * process — and no other holder in this one — opens the same data directory. Rejects with a
+   * `LockHeldError` while a live process holds it; a lock left by a process that is gone is taken
+   * over. A file system without it (the simulated one) has one process, whose tests own it. */
+  lock?(path: string): Promise<FileLock>;
+}
+
+/** A lock taken with `FileSystem.lock`. */
+export interface FileLock {
+  readonly path: string;
+  /** Gives the lock up (removes the file if it is still this holder's). Idempotent. */
+  release(): Promise<void>;
+}
+
+/** `FileSystem.lock` found the lock held: by process `pid` (this one, for another holder here). */
+export class LockHeldError extends Error {
+  constructor(
+    readonly path: string,
+    readonly pid: number,
+  ) {
+    super(
+      pid === process.pid
+        ? `${path} is held by another open store in this process`
+        : `${path} is held by process ${pid}, which is running; stop it first (if no such process uses this directory, remove the file)`,
+    );
+    this.name = "LockHeldError";
+  }
 }
 
 /** A bidirectional byte stream (a TCP connection in production). */

@@ -1,5 +1,6 @@
 // The environment seam: interfaces plus the production wiring.
 export type * from "./env.ts";
+export { LockHeldError } from "./env.ts";
 export { SeededRandom } from "./random.ts";
 export {
   jsonLogger,

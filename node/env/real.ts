@@ -7,17 +7,19 @@ import * as fsp from "node:fs/promises";
 import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import type {
-  AppendFile,
-  Clock,
-  Connection,
-  Env,
-  FileSystem,
-  Listener,
-  Logger,
-  Network,
-  ReadFile,
-  Timers,
+import {
+  type AppendFile,
+  type Clock,
+  type Connection,
+  type Env,
+  type FileLock,
+  type FileSystem,
+  type Listener,
+  LockHeldError,
+  type Logger,
+  type Network,
+  type ReadFile,
+  type Timers,
 } from "./env.ts";
 import { SeededRandom } from "./random.ts";
 
@@ -127,7 +129,89 @@ class RealReadFile implements ReadFile {
   }
 }
 
+/** Lock files held in this process (resolved paths): a second holder here is refused too. */
+const heldLocks = new Set<string>();
+
+/** Field 22 of /proc/<pid>/stat, the process's start time in clock ticks since boot: with the pid it
+ * names one process, whatever pid the system hands out again later. Undefined without /proc. */
+function processStart(pid: number): { state: string; start: string } | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // Field 2, the command name, may hold spaces and parentheses: count from after its last ")".
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { state: rest[0] ?? "", start: rest[19] ?? "" };
+}
+
+/** Whether the process that wrote a lock (`pid`, and its start time when it recorded one) is
+ * still running. A zombie is not (it holds no files; it only waits for its parent). */
+function lockHolderRunning(pid: number, start: string | undefined): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists, as another user.
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  const now = processStart(pid);
+  if (now === undefined) return true; // no /proc: the signal said it exists
+  if (now.state === "Z" || now.state === "X") return false;
+  return start === undefined || start === "-" || start === now.start;
+}
+
+async function takeLock(p: string): Promise<FileLock> {
+  const full = path.resolve(p);
+  if (heldLocks.has(full)) throw new LockHeldError(p, process.pid);
+  const mine = `${process.pid} ${processStart(process.pid)?.start ?? "-"}\n`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.writeFile(full, mine, { flag: "wx" });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 5) throw err;
+    }
+    let text: string;
+    try {
+      text = await fsp.readFile(full, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
+      throw err;
+    }
+    const [pidText, start] = text.trim().split(" ");
+    const pid = Number(pidText);
+    if (
+      Number.isSafeInteger(pid) &&
+      pid > 0 &&
+      pid !== process.pid &&
+      lockHolderRunning(pid, start)
+    )
+      throw new LockHeldError(p, pid);
+    // Left by a process that is gone (killed, crashed; an empty file if it died while writing
+    // it), or by this one with no holder now: take it over. Two processes taking over the same
+    // stale lock at the same moment could both succeed; a live holder is never taken over.
+    await fsp.rm(full, { force: true });
+  }
+  heldLocks.add(full);
+  let released = false;
+  return {
+    path: p,
+    async release() {
+      if (released) return;
+      released = true;
+      heldLocks.delete(full);
+      try {
+        if ((await fsp.readFile(full, "utf8")) === mine) await fsp.rm(full, { force: true });
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
+
 export const realFileSystem: FileSystem = {
+  lock: takeLock,
   async openAppend(p) {
     const handle = await fsp.open(p, "a");
     const { size } = await handle.stat();

@@ -7,7 +7,7 @@
 // SSTable. Read path: memtable -> immutable memtables (newest first) -> SSTables newest first,
 // each guarded by its key range and Bloom filter, blocks through the LRU cache.
 
-import type { Env, FileSystem } from "../env/env.ts";
+import { type Env, type FileLock, type FileSystem, LockHeldError } from "../env/env.ts";
 import { BlockCache } from "./block-cache.ts";
 import { BloomProbe } from "./bloom.ts";
 import { compareRange, copyOut, getU32 } from "./coding.ts";
@@ -193,6 +193,8 @@ export class LsmEngine implements StorageEngine {
   private rotateRequested = false;
   private closing = false;
   private closed = false;
+  /** The data directory's `LOCK`, held from open to close (where the file system has locks). */
+  private dirLock: FileLock | undefined;
   private bgError: StorageError | undefined;
   private flushTask: Promise<void> | undefined;
   /** Running compactions (at most MAX_COMPACTIONS), each over a run no other one touches. */
@@ -238,6 +240,7 @@ export class LsmEngine implements StorageEngine {
   static async open(env: Env, dir: string, input: EngineOptionsInput = {}): Promise<LsmEngine> {
     const e = new LsmEngine(env, dir, resolveOptions(input));
     try {
+      await e.lockDir();
       await e.recover();
     } catch (err) {
       await e.abandonOpen();
@@ -387,6 +390,23 @@ export class LsmEngine implements StorageEngine {
   private async abandonOpen(): Promise<void> {
     this.closing = true;
     for (const t of this.version.tables) await t.close().catch(() => {});
+    await this.dirLock?.release();
+  }
+
+  /** Takes the directory's `LOCK` (LevelDB's): a second engine on the same directory, in this
+   * process or another, would interleave two commit logs and manifests and lose data. */
+  private async lockDir(): Promise<void> {
+    if (!this.fs.lock) return;
+    await this.fs.mkdir(this.dir);
+    try {
+      this.dirLock = await this.fs.lock(this.path("LOCK"));
+    } catch (err) {
+      if (!(err instanceof LockHeldError)) throw err;
+      throw new StorageError("LOCKED", `the data directory ${this.dir} is in use: ${err.message}`, {
+        file: err.path,
+        cause: err,
+      });
+    }
   }
 
   // ---------------------------------------------------------------- writes
@@ -1148,6 +1168,7 @@ export class LsmEngine implements StorageEngine {
       this.cache.evictFile(t.fileNumber);
       await t.close().catch(() => {});
     }
+    await this.dirLock?.release();
     this.notifyProgress();
     if (err !== undefined && !(err instanceof StorageError && err === this.bgError)) throw err;
   }

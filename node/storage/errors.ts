@@ -19,7 +19,10 @@ export type StorageErrorCode =
   /** An I/O error, or the engine stopped accepting writes after one (fsync failure, full disk). */
   | "IO_ERROR"
   /** The engine is closed. */
-  | "CLOSED";
+  | "CLOSED"
+  /** Another open engine (in this process or another, named in the message) holds the data
+   * directory's LOCK file. */
+  | "LOCKED";
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
