@@ -448,17 +448,21 @@ export async function startNode(config: NodeConfig, env: NodeEnv): Promise<Runni
     stop: () => {
       stopping ??= (async () => {
         log.info("stopping", { event: "stopping" });
-        await httpHandle.close();
-        streamer.stop();
-        await transitions.stop();
-        await delivery?.stop();
-        events.close();
-        await antiEntropy.stop();
-        await cluster.close();
-        requestDeadlines.close();
-        processMetrics.stop();
-        await markCleanShutdown(storage);
-        await storage.close();
+        try {
+          await httpHandle.close();
+          streamer.stop();
+          await transitions.stop();
+          await delivery?.stop();
+          events.close();
+          await antiEntropy.stop();
+          await cluster.close();
+          requestDeadlines.close();
+          processMetrics.stop();
+          await markCleanShutdown(storage);
+        } finally {
+          // Whatever failed above, the storage is closed (and its directory lock given up).
+          await storage.close();
+        }
         log.info("stopped", { event: "stopped" });
       })();
       return stopping;

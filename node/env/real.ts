@@ -1,7 +1,7 @@
 // The production Env: the real clock (with a settable skew for tests), Node timers, the OS file
 // system and TCP.
 
-import { randomInt } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as net from "node:net";
@@ -161,53 +161,89 @@ function lockHolderRunning(pid: number, start: string | undefined): boolean {
   return start === undefined || start === "-" || start === now.start;
 }
 
+/** How many times `takeLock` finds the lock stale or gone and tries again before it gives up. */
+const LOCK_ATTEMPTS = 8;
+
+/**
+ * Takes the lock file `p`. The file appears atomically with its whole content (written to a
+ * temporary file, then hard-linked into place, which fails while `p` exists), so a reader never
+ * sees a half-written lock of a live holder. The content names the holder — pid, start time and a
+ * nonce of this taking — and `release` removes the file only while it still holds that content.
+ */
 async function takeLock(p: string): Promise<FileLock> {
-  const full = path.resolve(p);
+  const dir = fs.realpathSync(path.dirname(path.resolve(p)));
+  const full = path.join(dir, path.basename(p));
+  // Claimed before the first await, so a concurrent open in this process is refused, not raced.
   if (heldLocks.has(full)) throw new LockHeldError(p, process.pid);
-  const mine = `${process.pid} ${processStart(process.pid)?.start ?? "-"}\n`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fsp.writeFile(full, mine, { flag: "wx" });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 5) throw err;
-    }
-    let text: string;
-    try {
-      text = await fsp.readFile(full, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
-      throw err;
-    }
-    const [pidText, start] = text.trim().split(" ");
-    const pid = Number(pidText);
-    if (
-      Number.isSafeInteger(pid) &&
-      pid > 0 &&
-      pid !== process.pid &&
-      lockHolderRunning(pid, start)
-    )
-      throw new LockHeldError(p, pid);
-    // Left by a process that is gone (killed, crashed; an empty file if it died while writing
-    // it), or by this one with no holder now: take it over. Two processes taking over the same
-    // stale lock at the same moment could both succeed; a live holder is never taken over.
-    await fsp.rm(full, { force: true });
-  }
   heldLocks.add(full);
-  let released = false;
-  return {
-    path: p,
-    async release() {
-      if (released) return;
-      released = true;
-      heldLocks.delete(full);
-      try {
-        if ((await fsp.readFile(full, "utf8")) === mine) await fsp.rm(full, { force: true });
-      } catch {
-        // Already gone.
+  try {
+    const mine = `${process.pid} ${processStart(process.pid)?.start ?? "-"} ${randomBytes(8).toString("hex")}\n`;
+    const tmp = `${full}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+    await fsp.writeFile(tmp, mine);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await fsp.link(tmp, full);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        }
+        let text: string;
+        try {
+          text = await fsp.readFile(full, "utf8");
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
+          throw err;
+        }
+        const [pidText, start] = text.trim().split(" ");
+        const pid = Number(pidText);
+        const valid = Number.isSafeInteger(pid) && pid > 0;
+        if (valid && pid !== process.pid && lockHolderRunning(pid, start))
+          throw new LockHeldError(p, pid);
+        if (attempt >= LOCK_ATTEMPTS) throw new LockHeldError(p, valid ? pid : 0);
+        // Left by a process that is gone (killed, crashed), or by this one with no holder now
+        // (an engine of this process that was never closed): take it over, unless it changed
+        // since it was read. Two processes taking over the same stale lock at the same instant
+        // could both succeed; a running holder is never taken over.
+        if ((await fsp.readFile(full, "utf8").catch(() => "")) === text)
+          await fsp.rm(full, { force: true });
       }
-    },
-  };
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+    await removeStaleLockTemps(dir, path.basename(p));
+    let released = false;
+    return {
+      path: p,
+      async release() {
+        if (released) return;
+        released = true;
+        try {
+          if ((await fsp.readFile(full, "utf8")) === mine) await fsp.rm(full, { force: true });
+        } catch {
+          // Already gone.
+        } finally {
+          heldLocks.delete(full);
+        }
+      },
+    };
+  } catch (err) {
+    heldLocks.delete(full);
+    throw err;
+  }
+}
+
+/** Removes the temporary files `<name>.<pid>.<nonce>.tmp` of lock takers that died before they
+ * removed theirs. */
+async function removeStaleLockTemps(dir: string, name: string): Promise<void> {
+  const re = new RegExp(
+    `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`,
+  );
+  for (const entry of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const m = re.exec(entry);
+    if (m !== null && !lockHolderRunning(Number(m[1]), undefined))
+      await fsp.rm(path.join(dir, entry), { force: true });
+  }
 }
 
 export const realFileSystem: FileSystem = {

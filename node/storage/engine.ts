@@ -195,6 +195,7 @@ export class LsmEngine implements StorageEngine {
   private closed = false;
   /** The data directory's `LOCK`, held from open to close (where the file system has locks). */
   private dirLock: FileLock | undefined;
+  private closeTask: Promise<void> | undefined;
   private bgError: StorageError | undefined;
   private flushTask: Promise<void> | undefined;
   /** Running compactions (at most MAX_COMPACTIONS), each over a run no other one touches. */
@@ -1147,11 +1148,15 @@ export class LsmEngine implements StorageEngine {
   /** Writes out queued records, stops background work (an in-progress flush finishes, an
    * in-progress compaction is abandoned), fsyncs the log and closes every file. Unflushed
    * memtables are recovered from the log on the next open. */
-  async close(): Promise<void> {
-    if (this.closing) {
-      while (!this.closed) await this.waitForProgress();
-      return;
-    }
+  close(): Promise<void> {
+    // Every call waits for the whole close, the lock's release included; only the first one
+    // reports its error.
+    if (this.closeTask) return this.closeTask.then(noop, noop);
+    this.closeTask = this.closeOnce();
+    return this.closeTask;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closing = true;
     let err: unknown;
     try {
@@ -1173,6 +1178,8 @@ export class LsmEngine implements StorageEngine {
     if (err !== undefined && !(err instanceof StorageError && err === this.bgError)) throw err;
   }
 }
+
+function noop(): void {}
 
 export type { EntryKind };
 export { KIND_PUT, KIND_TOMBSTONE };

@@ -1,12 +1,13 @@
 // The data directory's LOCK on the real file system: a second engine on the same directory is
-// refused while the first is open, in this process or in another live one; a lock left by a
-// process that is gone (killed, a zombie, a reused pid, or one that died while writing the file)
-// is taken over.
+// refused while the first is open, in this process (also through a symlink, also when both open at
+// once) or in another live one; a lock left by a process that is gone (killed, a zombie, a reused
+// pid) or an unreadable one is taken over.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { realEnv } from "../env/real.ts";
 import { openEngine } from "./engine.ts";
@@ -137,10 +138,80 @@ describe("data directory LOCK", () => {
     },
   );
 
-  it("takes over an empty LOCK (its writer died while writing it) or one of a pid that is gone", async () => {
+  it("a failed open gives the lock up: the next open fails for the same reason, not LOCKED", async () => {
+    const dir = tmpDir();
+    // A commit log without a MANIFEST: the engine refuses to guess.
+    fs.writeFileSync(path.join(dir, "000001.log"), "x");
+    for (let i = 0; i < 2; i++) {
+      const err = await openEngine(realEnv(), dir).catch((e: unknown) => e);
+      expect((err as StorageError).code).toBe("CORRUPTION");
+      expect(fs.existsSync(path.join(dir, "LOCK"))).toBe(false);
+    }
+  });
+
+  it("of two opens at once in this process exactly one wins, also through a symlink; close twice waits for the release", async () => {
+    const dir = tmpDir();
+    const link = `${dir}-link`;
+    fs.symlinkSync(dir, link);
+    dirs.push(link);
+    const both = await Promise.allSettled([
+      openEngine(realEnv(), dir),
+      openEngine(realEnv(), link),
+    ]);
+    const won = both.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const lost = both.flatMap((r) => (r.status === "rejected" ? [r.reason as StorageError] : []));
+    expect(won).toHaveLength(1);
+    expect(lost.map((e) => e.code)).toEqual(["LOCKED"]);
+    // The loser's failure did not give up the winner's lock.
+    await lockedError(dir);
+    await lockedError(link);
+    const db = won[0]!;
+    await db.put(enc("k"), enc("v"));
+    const first = db.close();
+    await db.close();
+    expect(fs.existsSync(path.join(dir, "LOCK"))).toBe(false);
+    await first;
+    await opensAndReleases(link);
+  });
+
+  it.skipIf(!onLinux)("reads the start time from field 22 of /proc/<pid>/stat", () => {
+    // Field 22 counts clock ticks (100 a second on Linux) since boot: boot-relative start of this
+    // process is the system's uptime less the process's.
+    const uptime = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+    expect(Math.abs(Number(startOf(process.pid)) / 100 - (uptime - process.uptime()))).toBeLessThan(
+      2,
+    );
+  });
+
+  it.skipIf(!onLinux)(
+    "three processes contending for one directory never hold it at once",
+    async () => {
+      const dir = tmpDir();
+      dirs.push(`${dir}.holder`);
+      const script = path.join(import.meta.dirname, "lock-contender.ts");
+      const runs = await Promise.all(
+        [0, 1, 2].map(() =>
+          execa(process.execPath, ["--import", "tsx", script, dir, "150"], { reject: false }),
+        ),
+      );
+      for (const r of runs) {
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toMatch(/^held \d+$/);
+        expect(r.exitCode).toBe(0);
+      }
+      expect(runs.reduce((n, r) => n + Number(r.stdout.split(" ")[1]), 0)).toBeGreaterThan(0);
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith("LOCK"))).toEqual([]);
+    },
+  );
+
+  it("takes over an empty or garbled LOCK, or one of a pid that is gone, and sweeps dead takers' temporary files", async () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, "LOCK"), "");
     await opensAndReleases(dir);
+    fs.writeFileSync(path.join(dir, "LOCK"), "not a pid\n");
+    fs.writeFileSync(path.join(dir, `LOCK.${2 ** 22 + 1}.00ff.tmp`), "1 2 3\n");
+    await opensAndReleases(dir);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith("LOCK"))).toEqual([]);
     // Above the kernel's largest pid (2^22): no such process.
     fs.writeFileSync(path.join(dir, "LOCK"), `${2 ** 22 + 1} 1\n`);
     await opensAndReleases(dir);
