@@ -1,12 +1,12 @@
 // Worker-thread entry of the load client: runs one phase and posts progress and the result.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { type PhaseTask, runPhaseInline } from "./load-client.ts";
+import { PhaseFailure, type PhaseTask, runPhaseInline } from "./load-client.ts";
 
 export type WorkerMessage =
   | { type: "progress"; progress: import("./loop.ts").LoopProgress }
   | { type: "done"; output: import("./load-client.ts").PhaseOutput }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string; nextInsert?: number };
 
 const port = parentPort;
 if (!port) throw new Error("load-client-worker.ts must run in a worker thread");
@@ -22,6 +22,12 @@ runPhaseInline(task, abort.signal, (progress) =>
   (err: unknown) =>
     port.postMessage({
       type: "error",
-      message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      message:
+        err instanceof Error
+          ? ((err.cause as Error | undefined)?.stack ?? err.message)
+          : String(err),
+      ...(err instanceof PhaseFailure && err.nextInsert !== undefined
+        ? { nextInsert: err.nextInsert }
+        : {}),
     } satisfies WorkerMessage),
 );

@@ -57,15 +57,33 @@ export function execute(client: StoreClient, op: BenchOp): Promise<string> {
   }
 }
 
+/** A load-client phase that failed. `nextInsert`, when known, is past every key it may have
+ * inserted; otherwise `reportedNextInsert` is where its last progress report had got to (it may
+ * have inserted more since). */
+export class PhaseFailure extends Error {
+  readonly nextInsert: number | undefined;
+  readonly reportedNextInsert: number | undefined;
+  constructor(
+    message: string,
+    at: { nextInsert?: number; reportedNextInsert?: number },
+    opts?: { cause?: unknown },
+  ) {
+    super(message, opts);
+    this.name = "PhaseFailure";
+    this.nextInsert = at.nextInsert;
+    this.reportedNextInsert = at.reportedNextInsert;
+  }
+}
+
 export async function runPhaseInline(
   task: PhaseTask,
   signal?: AbortSignal,
   onProgress?: (p: LoopProgress) => void,
 ): Promise<PhaseOutput> {
   const client = createClient(task.client);
+  let nextInsert: (() => number) | undefined;
   try {
     let source: OpSource;
-    let nextInsert: () => number;
     if (task.phase === "load") {
       const load = new LoadStream(task.ycsb);
       source = { next: () => load.next(), acknowledge: () => {} };
@@ -76,12 +94,13 @@ export async function runPhaseInline(
       source = stream;
       nextInsert = () => stream.inserts.issued;
     }
+    const issued = nextInsert;
     const elu = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
     const result = await runLoop(source, (op) => execute(client, op), {
       ...task.loop,
       signal,
-      onProgress,
+      onProgress: onProgress && ((p) => onProgress({ ...p, nextInsert: issued() })),
     });
     const used = process.cpuUsage(cpu);
     const clientUtilization =
@@ -92,6 +111,13 @@ export async function runPhaseInline(
       clientUtilization,
       clientCpuMs: (used.user + used.system) / 1000,
     };
+  } catch (err) {
+    // Which keys the phase may have inserted, for the phases after it.
+    throw new PhaseFailure(
+      err instanceof Error ? err.message : String(err),
+      { nextInsert: nextInsert?.() },
+      { cause: err },
+    );
   } finally {
     await client.close();
   }

@@ -58,6 +58,9 @@ export interface LoopProgress {
   plannedMs?: number;
   ops: number;
   errors: number;
+  /** The key number the next insert would take (set by the load client for run phases): after a
+   * crash, the keys below it may have been inserted. */
+  nextInsert?: number;
 }
 
 export interface KindResult {

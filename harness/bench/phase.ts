@@ -2,7 +2,7 @@
 // shared with the progress display, target management or anything else in the main thread.
 
 import { Worker } from "node:worker_threads";
-import type { PhaseOutput, PhaseTask } from "./load-client.ts";
+import { PhaseFailure, type PhaseOutput, type PhaseTask } from "./load-client.ts";
 import type { WorkerMessage } from "./load-client-worker.ts";
 import type { LoopProgress } from "./loop.ts";
 
@@ -25,14 +25,28 @@ export function runPhase(
     };
     const onAbort = (): void => worker.postMessage({ type: "stop" });
     opts.signal?.addEventListener("abort", onAbort, { once: true });
+    /** The next insert's key number at the last progress report: a worker that dies without a
+     * word may have issued inserts since, which the runner allows for. */
+    let reported: number | undefined;
+    const died = (message: string): PhaseFailure =>
+      new PhaseFailure(message, { reportedNextInsert: reported });
     worker.on("message", (m: WorkerMessage) => {
-      if (m.type === "progress") opts.onProgress?.(m.progress);
-      else if (m.type === "done") finish(() => resolve(m.output));
-      else finish(() => reject(new Error(`load client failed: ${m.message}`)));
+      if (m.type === "progress") {
+        reported = m.progress.nextInsert ?? reported;
+        opts.onProgress?.(m.progress);
+      } else if (m.type === "done") finish(() => resolve(m.output));
+      else
+        finish(() =>
+          reject(
+            new PhaseFailure(`load client failed: ${m.message}`, {
+              ...(m.nextInsert !== undefined ? { nextInsert: m.nextInsert } : {}),
+            }),
+          ),
+        );
     });
-    worker.on("error", (err) => finish(() => reject(err)));
+    worker.on("error", (err) => finish(() => reject(died(err.message))));
     worker.on("exit", (code) =>
-      finish(() => reject(new Error(`load client exited with code ${code} before reporting`))),
+      finish(() => reject(died(`load client exited with code ${code} before reporting`))),
     );
   });
 }

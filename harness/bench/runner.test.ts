@@ -6,7 +6,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { PhaseOutput, PhaseTask } from "./load-client.ts";
+import { PhaseFailure, type PhaseOutput, type PhaseTask } from "./load-client.ts";
 import type { LoopResult } from "./loop.ts";
 import { validateReport } from "./report.ts";
 import { type BenchOptions, medianTrials, runBench } from "./runner.ts";
@@ -296,10 +296,7 @@ describe("runBench", () => {
         async start(o) {
           started.push(name);
           if (name === "y" && ++yStarts === 2) throw new Error("port in use");
-          const running = await t.start(o);
-          return {
-            ...running,
-          };
+          return t.start(o);
         },
       };
     };
@@ -469,7 +466,9 @@ describe("runBench", () => {
     const xa = report.trialResults!.filter((r) => r.target === "x" && r.workload === "a");
     for (const r of xa) expect(r.othersCpuMs!.y).toBeGreaterThanOrEqual(0);
     expect(xa.some((r) => r.othersCpuMs!.y! > 0)).toBe(true);
+    // The first load had no other target up; the second had the first, idle.
     expect(report.results[0]!.othersCpuMs).toBeUndefined();
+    expect(Object.keys(report.results[1]!.othersCpuMs!)).toEqual(["x"]);
   });
 
   it("interleaved: a target whose load errs is stopped and left out; the others run on", async () => {
@@ -520,11 +519,10 @@ describe("runBench", () => {
     }
   });
 
-  it("interleaved: carries each target's inserts across workloads and trials, past a crashed phase", async () => {
+  it("interleaved: carries each target's inserts across workloads and trials, past crashed phases", async () => {
     const starts: string[] = [];
-    let crashed = false;
     const report = await runBench(
-      { ...OPTS, targets: ["x", "y"], workloads: ["d", "a"], trials: 3 },
+      { ...OPTS, targets: ["x", "y"], workloads: ["d", "a"], trials: 4 },
       () => {},
       undefined,
       {
@@ -534,11 +532,16 @@ describe("runBench", () => {
           const w = task.workload?.name ?? "load";
           const start = task.ycsb.insertStart ?? task.ycsb.recordCount;
           starts.push(`${who}:${w}:${start}`);
-          // y's load client dies in its second D, after inserting who knows how much.
-          if (who === "y" && w === "d" && start !== 100 && !crashed) {
-            crashed = true;
-            throw new Error("worker exited");
+          // Both load clients fail in their second D: y's worker dies after reporting key 150
+          // (it may have gone further), x's reports exactly how far it got (key 120).
+          if (w === "d" && task.ycsb.seed === OPTS.seed + 1 + 2) {
+            throw who === "y"
+              ? new PhaseFailure("worker exited", { reportedNextInsert: 150 })
+              : new PhaseFailure("boom", { nextInsert: 120 });
           }
+          // y's third D fails too, with a plain error: all that is known is where it started.
+          if (who === "y" && w === "d" && task.ycsb.seed === OPTS.seed + 1 + 4)
+            throw new Error("no idea");
           // D inserts 7 (x) or 3 (y) keys; A inserts none and hands back where it started.
           const inserted = w === "d" ? (who === "x" ? 7 : 3) : 0;
           return {
@@ -562,10 +565,14 @@ describe("runBench", () => {
       "x:d:107",
       "y:a:100",
       "x:a:100",
-      "x:d:114",
-      `y:d:${103 + expected}`,
+      "x:d:120",
+      `y:d:${150 + expected}`,
       "x:a:100",
       "y:a:100",
+      `y:d:${150 + 2 * expected}`,
+      "x:d:127",
+      "y:a:100",
+      "x:a:100",
     ]);
     expect(report.trialResults!.find((r) => r.target === "y" && r.trial === 2)).toMatchObject({
       workload: "d",

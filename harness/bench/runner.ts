@@ -19,7 +19,7 @@ import {
   type YcsbOptions,
 } from "../../workloads/ycsb.ts";
 import { cpuMs, usPerOp } from "./cpu.ts";
-import type { PhaseOutput, PhaseTask } from "./load-client.ts";
+import { PhaseFailure, type PhaseOutput, type PhaseTask } from "./load-client.ts";
 import type { LoopResult } from "./loop.ts";
 import { runPhase } from "./phase.ts";
 import { runRaw } from "./raw.ts";
@@ -713,9 +713,8 @@ async function workloadPhase(
       plannedMs: opts.warmupMs + opts.durationMs,
       ...(label ? { trial: label } : {}),
     });
-    // A key of its own, written once per target (not once per trial: a second blind write would
-    // make siblings in vclock mode): a loaded key may have been overwritten concurrently by the
-    // earlier workloads.
+    // A key of its own (a loaded key may have been overwritten concurrently by the earlier
+    // workloads), written once per started target.
     if (!s.raw) {
       const key = `http-get-${String(opts.seed).padStart(7, "0")}`;
       s.raw = await running.rawGet(key, new Uint8Array(opts.valueSize).fill(0x71));
@@ -806,8 +805,15 @@ async function workloadPhase(
     );
   } catch (err) {
     // One broken workload (the load client crashed) does not end the target's other workloads.
-    // The keys it may have inserted are not taken again.
-    s.nextInsert += ycsb.expectedInserts ?? 0;
+    // The keys it may have inserted are not taken again: past what it says it issued, or, when it
+    // died without a word, past its last progress report plus its whole expected insert count.
+    if (insertShare > 0) {
+      const at = err instanceof PhaseFailure ? err : undefined;
+      s.nextInsert =
+        at?.nextInsert !== undefined
+          ? Math.max(s.nextInsert, at.nextInsert)
+          : Math.max(s.nextInsert, at?.reportedNextInsert ?? 0) + (ycsb.expectedInserts ?? 0);
+    }
     push(skipped(name, w.name, `the load client failed: ${errText(err)}`, opts, "failed"));
     return;
   }

@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { launchNode } from "../../runtime/launch.ts";
 import { kvHttpClient } from "../clients/kv-http.ts";
 import { type FakeNode, startFakeNode } from "./fake-node.ts";
 import { findLauncher, quorumlabTarget, type RefLauncher } from "./quorumlab.ts";
@@ -156,6 +157,27 @@ describe("quorumlab target", () => {
     for (let i = 0; i < 4; i++) await c.update(`k${i}`, bytes("v"));
     expect(a.log.some((l) => l.startsWith("PUT"))).toBe(true);
     expect(b.log.some((l) => l.startsWith("PUT"))).toBe(true);
+  });
+
+  it("http-get's key holds exactly one version however often it is written (vclock, a running node)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quorumlab-rawget-"));
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const node = await launchNode({
+      args: ["--id", "n1", "--n", "1", "--http-port", "0", "--peer-port", "0", "--data-dir", dir],
+      logFile: path.join(dir, "node.log"),
+    });
+    cleanups.push(() => node.stop());
+    const url = `http://127.0.0.1:${node.ready.http.port}`;
+    const running = await quorumlabTarget().start(options({ refEndpoints: [url] }));
+    cleanups.push(() => running.stop());
+    // A blind write first (another run's, say): a second blind one would make siblings.
+    await fetch(`${url}/kv/http-get-1`, { method: "PUT", body: "old" });
+    for (let i = 0; i < 3; i++) {
+      const raw = await running.rawGet!("http-get-1", bytes(`v${i}`));
+      const res = await fetch(raw.url);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(`v${i}`);
+    }
   });
 
   it("without strong mode, CAS is a missing capability with the reason", async () => {

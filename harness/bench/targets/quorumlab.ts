@@ -250,9 +250,22 @@ export function quorumlabTarget(launcher?: RefLauncher): BenchTarget {
         // (it owns the key when N is the cluster size) and the figure is the node's request path.
         rawGet: async (key, value) => {
           const url = `${cluster.endpoints[0]}/kv/${encodeURIComponent(key)}`;
+          // The write carries the context of whatever the key holds, so it supersedes every
+          // version: the key holds exactly one however often this runs (a later trial, another
+          // bench run against the same --ref-endpoints cluster), also in vclock mode.
+          const prior = await fetch(`${url}?consistency=all`, {
+            signal: AbortSignal.timeout(10_000),
+          });
+          await prior.arrayBuffer();
+          if (prior.status !== 200 && prior.status !== 300 && prior.status !== 404)
+            throw new Error(`GET ${url} answered ${prior.status}`);
+          const context = prior.headers.get("x-quorumlab-context");
           const res = await fetch(`${url}?consistency=all`, {
             method: "PUT",
-            headers: { "content-type": "application/octet-stream" },
+            headers: {
+              "content-type": "application/octet-stream",
+              ...(context ? { "x-quorumlab-context": context } : {}),
+            },
             body: value,
             signal: AbortSignal.timeout(10_000),
           });
