@@ -2,7 +2,7 @@
 // figure that a loaded machine disturbs far less than throughput.
 
 import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
+import { procStatFields } from "../../node/env/proc-stat.ts";
 
 let ticksPerSecond: number | undefined;
 
@@ -18,14 +18,8 @@ function clockTicks(): number {
 
 /** User plus system CPU time of one process from /proc/<pid>/stat, ms; undefined when unknown. */
 export function pidCpuMs(pid: number): number | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: fields count from its last ")".
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = procStatFields(pid);
+  if (fields === undefined) return undefined;
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;

@@ -21,6 +21,7 @@ import {
   type ReadFile,
   type Timers,
 } from "./env.ts";
+import { procStatFields } from "./proc-stat.ts";
 import { SeededRandom } from "./random.ts";
 
 /** The wall clock plus an offset that the admin clock hook (or a test) can change. */
@@ -135,15 +136,8 @@ const heldLocks = new Set<string>();
 /** Field 22 of /proc/<pid>/stat, the process's start time in clock ticks since boot: with the pid it
  * names one process, whatever pid the system hands out again later. Undefined without /proc. */
 function processStart(pid: number): { state: string; start: string } | undefined {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // Field 2, the command name, may hold spaces and parentheses: count from after its last ")".
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { state: rest[0] ?? "", start: rest[19] ?? "" };
+  const fields = procStatFields(pid);
+  return fields && { state: fields[0] ?? "", start: fields[19] ?? "" };
 }
 
 /** Whether the process that wrote a lock (`pid`, and its start time when it recorded one) is

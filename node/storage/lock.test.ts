@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
+import { procStatFields } from "../env/proc-stat.ts";
 import { realEnv } from "../env/real.ts";
 import { openEngine } from "./engine.ts";
 import { StorageError } from "./errors.ts";
@@ -35,13 +36,11 @@ function tmpDir(): string {
 
 /** Field 22 of /proc/<pid>/stat (start time), as the lock records it. */
 function startOf(pid: number): string {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
+  return procStatFields(pid)![19]!;
 }
 
 function stateOf(pid: number): string {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]!;
+  return procStatFields(pid)![0]!;
 }
 
 async function lockedError(dir: string): Promise<StorageError> {
@@ -174,14 +173,19 @@ describe("data directory LOCK", () => {
     await opensAndReleases(link);
   });
 
-  it.skipIf(!onLinux)("reads the start time from field 22 of /proc/<pid>/stat", () => {
-    // Field 22 counts clock ticks (100 a second on Linux) since boot: boot-relative start of this
-    // process is the system's uptime less the process's.
-    const uptime = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
-    expect(Math.abs(Number(startOf(process.pid)) / 100 - (uptime - process.uptime()))).toBeLessThan(
-      2,
-    );
-  });
+  it.skipIf(!onLinux)(
+    "reads a process's start time (field 22 of /proc/<pid>/stat) and state",
+    () => {
+      // Field 22 counts clock ticks (100 a second on Linux) since boot: boot-relative start of this
+      // process is the system's uptime less the process's.
+      const uptime = Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+      expect(
+        Math.abs(Number(startOf(process.pid)) / 100 - (uptime - process.uptime())),
+      ).toBeLessThan(2);
+      expect(stateOf(process.pid)).toMatch(/^[RS]$/); // running, or sleeping between ticks
+      expect(procStatFields(2 ** 22 + 1)).toBeUndefined();
+    },
+  );
 
   it.skipIf(!onLinux)(
     "three processes contending for one directory never hold it at once",
