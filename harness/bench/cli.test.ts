@@ -24,7 +24,7 @@ describe("options", () => {
     if (p === "help") throw new Error("unexpected help");
     expect(p.bench).toMatchObject({
       durationMs: 5000,
-      warmupMs: 1000,
+      warmupMs: 3000,
       concurrency: 64,
       recordCount: 10_000,
       valueSize: 100,
