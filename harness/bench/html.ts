@@ -272,17 +272,15 @@ function idOf(prefix: string, name: string): string {
   return `${prefix}-${name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
 }
 
-const NUMERIC = new Set([
-  "ops/s",
-  "ops",
-  "errors",
-  "p50",
-  "p90",
-  "p99",
-  "p99.9",
-  "max",
-  "grew by",
-  "per operation",
+/** The page's text columns; every other column holds figures (right-aligned). */
+const TEXT_COLUMNS = new Set([
+  "target",
+  "workload",
+  "status",
+  "version",
+  "configuration / reason",
+  "series",
+  "note",
 ]);
 
 function table(t: { columns: string[]; rows: string[][] }, caption?: string): BlockSpec {
@@ -292,7 +290,7 @@ function table(t: { columns: string[]; rows: string[][] }, caption?: string): Bl
       ...(caption ? { caption } : {}),
       columns: t.columns.map((label) => ({
         label,
-        numeric: NUMERIC.has(label) || label.endsWith("cpu/op"),
+        numeric: !TEXT_COLUMNS.has(label),
       })),
       rows: t.rows,
     },
