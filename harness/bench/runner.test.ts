@@ -60,6 +60,11 @@ function loopResult(task: PhaseTask): LoopResult {
   };
 }
 
+/** A phase's output: the loop's result (or `result`), the load's 100 keys, a light client. */
+function ok(task: PhaseTask, result: LoopResult = loopResult(task)): PhaseOutput {
+  return { result, nextInsert: 100, clientUtilization: 0.1, clientCpuMs: 1 };
+}
+
 function fakeTargets(
   stopped: string[],
   counters?: (name: string) => RunningTarget["counters"],
@@ -221,12 +226,7 @@ describe("runBench", () => {
         target: fakeTargets([]),
         phase: async (task) => {
           tasks.push(task);
-          return {
-            result: loopResult(task),
-            nextInsert: 100,
-            clientUtilization: 0.1,
-            clientCpuMs: 1,
-          };
+          return ok(task);
         },
       },
     );
@@ -243,12 +243,7 @@ describe("runBench", () => {
         target: fakeTargets([]),
         phase: async (task) => {
           if (task.workload?.name === "a") throw new Error("worker exited with code 1");
-          return {
-            result: loopResult(task),
-            nextInsert: 100,
-            clientUtilization: 0.1,
-            clientCpuMs: 1,
-          };
+          return ok(task);
         },
       },
     );
@@ -269,12 +264,8 @@ describe("runBench", () => {
       undefined,
       {
         target: fakeTargets(stopped),
-        phase: async (task) => ({
-          result: { ...loopResult(task), errors: 3, outcomes: { ok: 10, timeout: 3 } },
-          nextInsert: 100,
-          clientUtilization: 0.1,
-          clientCpuMs: 1,
-        }),
+        phase: async (task) =>
+          ok(task, { ...loopResult(task), errors: 3, outcomes: { ok: 10, timeout: 3 } }),
       },
     );
     expect(report.targets[0]).toMatchObject({
@@ -315,12 +306,7 @@ describe("runBench", () => {
           const who = task.client.endpoints[0]!;
           if (task.phase === "run") seqSeeds.add(task.ycsb.seed);
           const throughput = task.phase === "load" ? 5 : figures[who]![calls[who]!++]!;
-          return {
-            result: { ...loopResult(task), throughput },
-            nextInsert: 100,
-            clientUtilization: 0.1,
-            clientCpuMs: 1,
-          };
+          return ok(task, { ...loopResult(task), throughput });
         },
       },
     );
@@ -610,12 +596,7 @@ describe("runBench", () => {
       undefined,
       {
         target,
-        phase: async (task) => ({
-          result: loopResult(task),
-          nextInsert: 100,
-          clientUtilization: 0.1,
-          clientCpuMs: 1,
-        }),
+        phase: async (task) => ok(task),
       },
     );
     expect(stopped).toEqual(["x", "y", "z"]);
@@ -647,12 +628,7 @@ describe("runBench", () => {
         phase: async (task) => {
           ran.push(`${task.client.endpoints[0]}:${task.workload?.name ?? "load"}`);
           if (task.workload?.name === "a") ac.abort();
-          return {
-            result: loopResult(task),
-            nextInsert: 100,
-            clientUtilization: 0.1,
-            clientCpuMs: 1,
-          };
+          return ok(task);
         },
       },
     );
@@ -702,12 +678,7 @@ describe("runBench", () => {
               },
             };
           },
-          phase: async (task) => ({
-            result: loopResult(task),
-            nextInsert: 100,
-            clientUtilization: 0.1,
-            clientCpuMs: 1,
-          }),
+          phase: async (task) => ok(task),
         },
       );
       expect(writes).toEqual(["x:http-get-0000007", "y:http-get-0000007"]);
@@ -741,12 +712,7 @@ describe("runBench", () => {
       undefined,
       {
         target: fakeTargets([]),
-        phase: async (task) => ({
-          result: loopResult(task),
-          nextInsert: 100,
-          clientUtilization: 0.1,
-          clientCpuMs: 1,
-        }),
+        phase: async (task) => ok(task),
       },
     );
     const dirs = report.targets[0]!.config!.workDirs as string[];
