@@ -10,7 +10,7 @@ import { PhaseFailure, type PhaseOutput, type PhaseTask } from "./load-client.ts
 import type { LoopResult } from "./loop.ts";
 import { validateReport } from "./report.ts";
 import { type BenchOptions, medianTrials, runBench } from "./runner.ts";
-import type { BenchTarget, Capability, RunningTarget } from "./targets/types.ts";
+import type { BenchTarget, Capability, RunningTarget, TargetOptions } from "./targets/types.ts";
 
 const OPTS: BenchOptions = {
   workloads: ["a", "d", "e", "cas-contended", "http-get"],
@@ -63,6 +63,22 @@ function loopResult(task: PhaseTask): LoopResult {
 /** A phase's output: the loop's result (or `result`), the load's 100 keys, a light client. */
 function ok(task: PhaseTask, result: LoopResult = loopResult(task)): PhaseOutput {
   return { result, nextInsert: 100, clientUtilization: 0.1, clientCpuMs: 1 };
+}
+
+/** `fakeTargets` whose start `start` replaces; `fake()` starts the fake target itself. */
+function wrapStart(
+  stopped: string[],
+  start: (
+    name: string,
+    o: TargetOptions,
+    fake: () => Promise<RunningTarget>,
+  ) => Promise<RunningTarget>,
+): (name: string) => BenchTarget {
+  const base = fakeTargets(stopped);
+  return (name) => {
+    const t = base(name);
+    return { ...t, start: (o) => start(name, o, () => t.start(o)) };
+  };
 }
 
 function fakeTargets(
@@ -278,19 +294,12 @@ describe("runBench", () => {
   it("sequential: starts every target afresh per trial, in alternating order, and reports each target's median trial", async () => {
     const started: string[] = [];
     const stopped: string[] = [];
-    const base = fakeTargets(stopped);
     let yStarts = 0;
-    const target = (name: string): BenchTarget => {
-      const t = base(name);
-      return {
-        ...t,
-        async start(o) {
-          started.push(name);
-          if (name === "y" && ++yStarts === 2) throw new Error("port in use");
-          return t.start(o);
-        },
-      };
-    };
+    const target = wrapStart(stopped, async (name, _o, fake) => {
+      started.push(name);
+      if (name === "y" && ++yStarts === 2) throw new Error("port in use");
+      return fake();
+    });
     // Workload a's throughput per target, trial after trial.
     const figures: Record<string, number[]> = { x: [300, 100, 200], y: [30] };
     // A sequential trial is a whole run of its own: the same seeds every trial.
@@ -352,22 +361,11 @@ describe("runBench", () => {
   it("interleaved (the default): starts and loads every target once, then runs each workload for every target back to back, trial after trial", async () => {
     const events: string[] = [];
     // Stops are logged as the bare name.
-    const base = fakeTargets(events);
-    const target = (name: string): BenchTarget => {
-      const t = base(name);
-      return {
-        ...t,
-        async start(o) {
-          events.push(`start ${name} ${path.basename(o.workDir)}`);
-          const running = await t.start(o);
-          return {
-            ...running,
-            // The test's own process stands in for every target's servers: its CPU time grows.
-            pids: () => [process.pid],
-          };
-        },
-      };
-    };
+    const target = wrapStart(events, async (name, o, fake) => {
+      events.push(`start ${name} ${path.basename(o.workDir)}`);
+      // The test's own process stands in for every target's servers: its CPU time grows.
+      return { ...(await fake()), pids: () => [process.pid] };
+    });
     // Throughput per target and workload, trial after trial.
     const figures: Record<string, number[]> = {
       "x:a": [300, 100, 200],
@@ -569,27 +567,20 @@ describe("runBench", () => {
 
   it("interleaved: a target whose client cannot be made, or that fails to stop, is failed and every other target is still stopped", async () => {
     const stopped: string[] = [];
-    const base = fakeTargets(stopped);
-    const target = (name: string): BenchTarget => {
-      const t = base(name);
+    const target = wrapStart(stopped, async (name, _o, fake) => {
+      const running = await fake();
       return {
-        ...t,
-        async start(o) {
-          const running = await t.start(o);
-          return {
-            ...running,
-            client: (c, ms) => {
-              if (name === "x") throw new Error("no endpoints");
-              return running.client(c, ms);
-            },
-            stop: async () => {
-              await running.stop();
-              if (name === "y") throw new Error("would not die");
-            },
-          };
+        ...running,
+        client: (c, ms) => {
+          if (name === "x") throw new Error("no endpoints");
+          return running.client(c, ms);
+        },
+        stop: async () => {
+          await running.stop();
+          if (name === "y") throw new Error("would not die");
         },
       };
-    };
+    });
     const report = await runBench(
       { ...OPTS, targets: ["x", "y", "z"], workloads: ["a"] },
       () => {},
@@ -647,7 +638,6 @@ describe("runBench", () => {
     const port = (server.address() as AddressInfo).port;
     const writes: string[] = [];
     try {
-      const base = fakeTargets([]);
       const report = await runBench(
         {
           ...OPTS,
@@ -661,23 +651,14 @@ describe("runBench", () => {
         () => {},
         undefined,
         {
-          target: (name) => {
-            const t = base(name);
-            return {
-              ...t,
-              async start(o) {
-                const running = await t.start(o);
-                return {
-                  ...running,
-                  pids: () => [process.pid],
-                  rawGet: async (key: string) => {
-                    writes.push(`${name}:${key}`);
-                    return { url: `http://127.0.0.1:${port}/kv/${key}`, method: "GET" as const };
-                  },
-                };
-              },
-            };
-          },
+          target: wrapStart([], async (name, _o, fake) => ({
+            ...(await fake()),
+            pids: () => [process.pid],
+            rawGet: async (key: string) => {
+              writes.push(`${name}:${key}`);
+              return { url: `http://127.0.0.1:${port}/kv/${key}`, method: "GET" as const };
+            },
+          })),
           phase: async (task) => ok(task),
         },
       );
