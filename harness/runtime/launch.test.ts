@@ -5,6 +5,22 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LaunchError, launchNode } from "./launch.ts";
 
+/** A one-node cluster's arguments: node `id` on ephemeral ports (or `httpPort`), data in `dataDir`. */
+function soloArgs(id: string, dataDir: string, httpPort = 0): string[] {
+  return [
+    "--id",
+    id,
+    "--n",
+    "1",
+    "--http-port",
+    String(httpPort),
+    "--peer-port",
+    "0",
+    "--data-dir",
+    dataDir,
+  ];
+}
+
 describe("launchNode", () => {
   let dir: string;
   beforeEach(() => {
@@ -31,10 +47,7 @@ describe("launchNode", () => {
       const port = (held.address() as AddressInfo).port;
       const logFile = join(dir, "busy.log");
       const err = await launchNode({
-        args: ["--id", "x", "--n", "1", "--http-port", String(port), "--peer-port", "0"].concat([
-          "--data-dir",
-          join(dir, "x"),
-        ]),
+        args: soloArgs("x", join(dir, "x"), port),
         logFile,
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LaunchError);
@@ -47,18 +60,7 @@ describe("launchNode", () => {
   });
 
   it("a second node on a data directory in use exits at once, naming the process that holds it; the first runs on", async () => {
-    const args = (id: string) => [
-      "--id",
-      id,
-      "--n",
-      "1",
-      "--http-port",
-      "0",
-      "--peer-port",
-      "0",
-      "--data-dir",
-      join(dir, "shared"),
-    ];
+    const args = (id: string) => soloArgs(id, join(dir, "shared"));
     const first = await launchNode({ args: args("one"), logFile: join(dir, "one.log") });
     try {
       const err = await launchNode({ args: args("two"), logFile: join(dir, "two.log") }).catch(
@@ -80,18 +82,7 @@ describe("launchNode", () => {
   it("starts a node on ephemeral ports, logs JSON lines to the file, and stops it", async () => {
     const logFile = join(dir, "n.log");
     const n = await launchNode({
-      args: [
-        "--id",
-        "solo",
-        "--n",
-        "1",
-        "--http-port",
-        "0",
-        "--peer-port",
-        "0",
-        "--data-dir",
-        join(dir, "d"),
-      ],
+      args: soloArgs("solo", join(dir, "d")),
       logFile,
     });
     try {
