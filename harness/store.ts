@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
+import { isAlive } from "../node/env/proc-stat.ts";
 
 export const TEST_FILE = "test.json";
 export const HISTORY_FILE = "history.jsonl";
@@ -237,21 +238,7 @@ function liveCommand(pid: number): { argv: string[]; exact: boolean } | null {
   }
 }
 
-/** True when `pid` is alive and is a zombie-free process (a zombie is dead for our purposes). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return true;
-  }
-}
+export { isAlive };
 
 /** Does the live process still run exactly what a pid file recorded (not a reused pid)? The
  * recorded arguments after argv[0] must be non-empty and equal, one by one, to the live process's

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { procStart } from "../../node/env/proc-stat.ts";
 import { isAlive, matchesRecord, Store } from "../store.ts";
 import { findLibfaketime } from "./faketime.ts";
 import { ProcessRuntime, parseReadyLine } from "./process.ts";
@@ -97,8 +98,7 @@ async function cluster(n: number, clock: "hook" | "faketime" = "hook"): Promise<
 }
 
 function procState(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return procStart(pid)?.state ?? "";
 }
 
 async function refused(port: number): Promise<boolean> {

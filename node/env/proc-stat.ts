@@ -17,3 +17,22 @@ export function procStatFields(pid: number): string[] | undefined {
   }
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
+
+/** A process's state (field 3) and start time in clock ticks since boot (field 22): with the pid,
+ * the start time names one process whatever pid the system hands out again later. */
+export function procStart(pid: number): { state: string; start: string } | undefined {
+  const fields = procStatFields(pid);
+  return fields && { state: fields[0] ?? "", start: fields[19] ?? "" };
+}
+
+/** True when `pid` is a running process; a zombie is not (it holds nothing, it only waits for its
+ * parent). EPERM (another user's process) counts as running; without /proc the signal decides. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  const state = procStart(pid)?.state;
+  return state !== "Z" && state !== "X";
+}

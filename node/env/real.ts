@@ -21,7 +21,7 @@ import {
   type ReadFile,
   type Timers,
 } from "./env.ts";
-import { procStatFields } from "./proc-stat.ts";
+import { isAlive, procStart } from "./proc-stat.ts";
 import { SeededRandom } from "./random.ts";
 
 /** The wall clock plus an offset that the admin clock hook (or a test) can change. */
@@ -133,26 +133,12 @@ class RealReadFile implements ReadFile {
 /** Lock files held in this process (resolved paths): a second holder here is refused too. */
 const heldLocks = new Set<string>();
 
-/** Field 22 of /proc/<pid>/stat, the process's start time in clock ticks since boot: with the pid it
- * names one process, whatever pid the system hands out again later. Undefined without /proc. */
-function processStart(pid: number): { state: string; start: string } | undefined {
-  const fields = procStatFields(pid);
-  return fields && { state: fields[0] ?? "", start: fields[19] ?? "" };
-}
-
-/** Whether the process that wrote a lock (`pid`, and its start time when it recorded one) is
- * still running. A zombie is not (it holds no files; it only waits for its parent). */
+/** Whether the process that wrote a lock (`pid`, and its start time when it recorded one) still
+ * runs: alive, and not a later process given the same pid. */
 function lockHolderRunning(pid: number, start: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists, as another user.
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  const now = processStart(pid);
-  if (now === undefined) return true; // no /proc: the signal said it exists
-  if (now.state === "Z" || now.state === "X") return false;
-  return start === undefined || start === "-" || start === now.start;
+  if (!isAlive(pid)) return false;
+  const now = procStart(pid);
+  return now === undefined || start === undefined || start === "-" || start === now.start;
 }
 
 /** How many times `takeLock` finds the lock stale or gone and tries again before it gives up. */
@@ -170,61 +156,76 @@ async function takeLock(p: string): Promise<FileLock> {
   // Claimed before the first await, so a concurrent open in this process is refused, not raced.
   if (heldLocks.has(full)) throw new LockHeldError(p, process.pid);
   heldLocks.add(full);
+  const mine = `${process.pid} ${procStart(process.pid)?.start ?? "-"} ${randomBytes(8).toString("hex")}\n`;
   try {
-    const mine = `${process.pid} ${processStart(process.pid)?.start ?? "-"} ${randomBytes(8).toString("hex")}\n`;
-    const tmp = `${full}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-    await fsp.writeFile(tmp, mine);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await fsp.link(tmp, full);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        }
-        let text: string;
-        try {
-          text = await fsp.readFile(full, "utf8");
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // released meanwhile
-          throw err;
-        }
-        const [pidText, start] = text.trim().split(" ");
-        const pid = Number(pidText);
-        const valid = Number.isSafeInteger(pid) && pid > 0;
-        if (valid && pid !== process.pid && lockHolderRunning(pid, start))
-          throw new LockHeldError(p, pid);
-        if (attempt >= LOCK_ATTEMPTS) throw new LockHeldError(p, valid ? pid : 0);
-        // Left by a process that is gone (killed, crashed), or by this one with no holder now
-        // (an engine of this process that was never closed): take it over, unless it changed
-        // since it was read. Two processes taking over the same stale lock at the same instant
-        // could both succeed; a running holder is never taken over.
-        if ((await fsp.readFile(full, "utf8").catch(() => "")) === text)
-          await fsp.rm(full, { force: true });
-      }
-    } finally {
-      await fsp.rm(tmp, { force: true });
-    }
+    await placeLock(p, full, mine);
     await removeStaleLockTemps(dir, path.basename(p));
-    let released = false;
-    return {
-      path: p,
-      async release() {
-        if (released) return;
-        released = true;
-        try {
-          if ((await fsp.readFile(full, "utf8")) === mine) await fsp.rm(full, { force: true });
-        } catch {
-          // Already gone.
-        } finally {
-          heldLocks.delete(full);
-        }
-      },
-    };
   } catch (err) {
     heldLocks.delete(full);
     throw err;
   }
+  let released = false;
+  return {
+    path: p,
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        if ((await fsp.readFile(full, "utf8")) === mine) await fsp.rm(full, { force: true });
+      } catch {
+        // Already gone.
+      } finally {
+        heldLocks.delete(full);
+      }
+    },
+  };
+}
+
+/** Puts a lock file with content `mine` at `full` (`p` as the caller named it), taking over one
+ * whose holder is gone; rejects with LockHeldError while a live holder has it. */
+async function placeLock(p: string, full: string, mine: string): Promise<void> {
+  const tmp = `${full}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  await fsp.writeFile(tmp, mine);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if (await linkNew(tmp, full)) return;
+      const text = await fsp.readFile(full, "utf8").catch(ifMissing(undefined));
+      if (text === undefined) continue; // released meanwhile
+      const [pidText, start] = text.trim().split(" ");
+      const pid = Number(pidText);
+      const valid = Number.isSafeInteger(pid) && pid > 0;
+      if (valid && pid !== process.pid && lockHolderRunning(pid, start))
+        throw new LockHeldError(p, pid);
+      if (attempt >= LOCK_ATTEMPTS) throw new LockHeldError(p, valid ? pid : 0);
+      // Left by a process that is gone (killed, crashed), or by this one with no holder now (an
+      // engine of this process that was never closed): take it over, unless it changed since it
+      // was read. Two processes taking over the same stale lock at the same instant could both
+      // succeed; a running holder is never taken over.
+      if ((await fsp.readFile(full, "utf8").catch(() => "")) === text)
+        await fsp.rm(full, { force: true });
+    }
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
+/** Hard-links `from` to `to`; false when `to` exists. */
+async function linkNew(from: string, to: string): Promise<boolean> {
+  try {
+    await fsp.link(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+}
+
+/** A `catch` handler that turns ENOENT into `value` and rethrows anything else. */
+function ifMissing<T>(value: T): (err: unknown) => T {
+  return (err) => {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return value;
+    throw err;
+  };
 }
 
 /** Removes the temporary files `<name>.<pid>.<nonce>.tmp` of lock takers that died before they
@@ -235,8 +236,7 @@ async function removeStaleLockTemps(dir: string, name: string): Promise<void> {
   );
   for (const entry of await fsp.readdir(dir).catch(() => [] as string[])) {
     const m = re.exec(entry);
-    if (m !== null && !lockHolderRunning(Number(m[1]), undefined))
-      await fsp.rm(path.join(dir, entry), { force: true });
+    if (m !== null && !isAlive(Number(m[1]))) await fsp.rm(path.join(dir, entry), { force: true });
   }
 }
 

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
-import { procStatFields } from "../env/proc-stat.ts";
+import { procStart, procStatFields } from "../env/proc-stat.ts";
 import { realEnv } from "../env/real.ts";
 import { openEngine } from "./engine.ts";
 import { StorageError } from "./errors.ts";
@@ -35,13 +35,8 @@ function tmpDir(): string {
 }
 
 /** Field 22 of /proc/<pid>/stat (start time), as the lock records it. */
-function startOf(pid: number): string {
-  return procStatFields(pid)![19]!;
-}
-
-function stateOf(pid: number): string {
-  return procStatFields(pid)![0]!;
-}
+const startOf = (pid: number): string => procStart(pid)!.start;
+const stateOf = (pid: number): string => procStart(pid)!.state;
 
 async function lockedError(dir: string): Promise<StorageError> {
   const err = await openEngine(realEnv(), dir).then(
