@@ -3,6 +3,7 @@
 
 import { keyToken } from "../../cluster/ring.ts";
 import type { NodeId, RpcTransport } from "../../cluster/types.ts";
+import { xxh64Out } from "../../cluster/xxhash64.ts";
 import {
   compareHash,
   DEPTH,
@@ -12,7 +13,6 @@ import {
   keyString,
   LEAVES,
   levelWidth,
-  splitHash,
 } from "./merkle-tree.ts";
 import type { ReplicaGroup, ReplicaGroups } from "./replica-groups.ts";
 import type { ReplicaStore, VersionCodec } from "./types.ts";
@@ -225,11 +225,11 @@ export function registerResponder(transport: RpcTransport, d: ResponderDeps): vo
       }
       const r = await d.store.mergeWrite(it.key, it.encoded);
       if (r.changed) d.stats.keysRepaired++;
-      const [hi, lo] = splitHash(d.codec.hash(r.encoded));
+      d.codec.hashInto(r.encoded);
       results.push({
         outcome: r.changed ? PushOutcome.changed : PushOutcome.unchanged,
-        hi,
-        lo,
+        hi: xxh64Out.hi,
+        lo: xxh64Out.lo,
       });
     }
     return encodePushReply(Status.ok, results);
